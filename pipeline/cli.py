@@ -1,0 +1,238 @@
+"""The ``trafficlens`` command line: thin commands over the library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline import __version__
+from pipeline.errors import PipelineError
+
+app = typer.Typer(
+    name="trafficlens",
+    help="Label report text by human-trafficking stage and technology.\n\n"
+         "Example: trafficlens predict data/examples --out predictions.jsonl",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Check and split annotated corpora.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
+DEFAULT_CONFIG = Path("configs/default.toml")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn bad-input errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except PipelineError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trafficlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool | None, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None
+         ) -> None:
+    """Label report text by human-trafficking stage and technology."""
+
+
+@app.command(context_settings=OVERRIDES)
+def train(
+    ctx: typer.Context,
+    config: Annotated[Path, typer.Option(help="Run configuration (TOML).")] = DEFAULT_CONFIG,
+    data: Annotated[list[Path] | None, typer.Option(
+        help="Annotated JSONL file or folder; repeat for several. Default: the config's "
+             "paths.train.")] = None,
+    out: Annotated[Path, typer.Option(help="Model directory to write.")] = Path("models/default"),
+    force: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
+) -> None:
+    """Train a model: tune per-label thresholds by cross-validation, then fit on all data.
+
+    Any config value can be overridden with --section.key VALUE.
+
+    Example: trafficlens train --config configs/default.toml --out models/default --model.C 2
+    """
+    from pipeline.config import load_config, parse_overrides
+    from pipeline.train import fit_and_save
+
+    with user_errors():
+        cfg = load_config(config, parse_overrides(ctx.args))
+        start = time.perf_counter()
+        model = fit_and_save(cfg, data, out, force=force, progress=_say)
+        cv = model.card["cv_metrics"]
+        sets = ", ".join(f"{s.name} {cv[s.name]['macro_f1']:.3f}" for s in cfg.label_sets)
+        typer.echo(f"saved {out} ({model.card['training_data']['n_passages']} passages, "
+                   f"{time.perf_counter() - start:.0f} s); cross-validated macro-F1: {sets}")
+
+
+@app.command()
+def evaluate(
+    data: Annotated[list[Path], typer.Option(help="Annotated JSONL file or folder; repeatable.")],
+    model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
+    report_dir: Annotated[Path, typer.Option(help="Where to write metrics.json and report.md.")]
+    = Path("reports/eval"),
+) -> None:
+    """Evaluate a model on annotated passages; write metrics.json and report.md.
+
+    Example: trafficlens evaluate --model models/default --data data/splits/test.jsonl
+    """
+    from pipeline.evaluate import evaluate_files, write_report
+    from pipeline.model import load_model
+    from pipeline.report import summary_table
+
+    with user_errors():
+        loaded = load_model(model)
+        result = evaluate_files(loaded, data)
+        paths = write_report(result, loaded, report_dir, data)
+        typer.echo(summary_table(result.metrics))
+        typer.echo(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+@app.command()
+def predict(
+    inputs: Annotated[list[str], typer.Argument(
+        help="Files (.txt .md .jsonl .csv), folders (recursive), or - for stdin.")],
+    model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
+    out: Annotated[Path | None, typer.Option(
+        help="Output file: .jsonl (default) or .csv. Default: JSONL on stdout.")] = None,
+    level: Annotated[str, typer.Option(help="One record per 'document' or per 'sentence'.")]
+    = "document",
+    evidence: Annotated[int | None, typer.Option(
+        help="Evidence sentences per label (default: the model's config).")] = None,
+    text_column: Annotated[str, typer.Option(help="Text field of .jsonl/.csv inputs.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Id field of .jsonl/.csv inputs.")] = "id",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Label documents by stage and technology, with the sentences that justify each label.
+
+    Every input document gives exactly one record (one per sentence with --level
+    sentence); a document that cannot be read gets a record with an "error" field.
+
+    Example: trafficlens predict data/examples --out predictions.csv
+    """
+    from pipeline.inputs import ReadOptions, read_inputs
+    from pipeline.model import load_model
+    from pipeline.outputs import write_records
+    from pipeline.predict import LEVELS, predict_documents
+
+    with user_errors():
+        if level not in LEVELS:
+            raise PipelineError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
+        if evidence is not None and evidence < 0:
+            raise PipelineError("--evidence: must be >= 0")
+        loaded = load_model(model)
+        start = time.perf_counter()
+        stats = {"documents": 0, "sentences": 0, "errors": 0}
+
+        def counted(records):
+            for r in records:
+                if level == "document" or r.get("sentence") in (None, 1):
+                    stats["documents"] += 1
+                stats["errors"] += r.get("error") is not None
+                stats["sentences"] += r.get("n_sentences", 1 if r.get("sentence") else 0)
+                yield r
+
+        docs = read_inputs(inputs, ReadOptions(text_column=text_column, id_column=id_column))
+        records = counted(predict_documents(loaded, _progress(docs, quiet), level=level,
+                                            evidence=evidence))
+        write_records(records, out)
+        if not quiet:
+            _say(f"documents: {stats['documents']}, sentences: {stats['sentences']}, "
+                 f"errors: {stats['errors']}, seconds: {time.perf_counter() - start:.1f}"
+                 + (f" -> {out}" if out else ""))
+
+
+def _progress(items, quiet: bool):
+    """Wrap an iterator with a progress display on stderr when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("classifying"), BarColumn(), TextColumn("{task.completed} documents"),
+               TextColumn("{task.fields[rate]} docs/s"), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("predict", total=None, rate="-")
+        start = time.perf_counter()
+        for n, item in enumerate(items, 1):
+            yield item
+            rate = n / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=n, rate=f"{rate:.0f}")
+
+
+@app.command()
+def info(model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
+         ) -> None:
+    """Show a model's card: labels, thresholds, training data and cross-validated F1.
+
+    Example: trafficlens info --model models/default
+    """
+    from pipeline.model import load_model
+
+    with user_errors():
+        loaded = load_model(model)
+        card = loaded.card
+        typer.echo(f"model: {model}  created: {card.get('created')}")
+        td = card.get("training_data", {})
+        typer.echo(f"trained on {td.get('n_passages')} passages (sha256 {td.get('sha256')})")
+        cv = card.get("cv_metrics", {})
+        for s in loaded.config.label_sets:
+            typer.echo(f"{s.name}: cross-validated macro-F1 {cv.get(s.name, {}).get('macro_f1')}")
+            for lab in s.labels:
+                t = card["thresholds"][s.name][lab]
+                f1 = cv.get(s.name, {}).get("per_label", {}).get(lab, {}).get("f1")
+                typer.echo(f"  {lab:20s} threshold {t:.2f}  cv F1 {f1}")
+        typer.echo(json.dumps(card.get("versions", {})))
+
+
+@data_app.command("check")
+def data_check(
+    paths: Annotated[list[Path], typer.Argument(help="Annotated JSONL files or folders.")],
+    config: Annotated[Path, typer.Option(help="Config with label sets and [data] checks.")]
+    = DEFAULT_CONFIG,
+) -> None:
+    """Validate annotated data and print label counts, no-label shares and duplicates.
+
+    Exits 1 when a record is invalid or a check of the config's [data] table fails.
+
+    Example: trafficlens data check data/corpus
+    """
+    from pipeline.config import load_config
+    from pipeline.corpus import read_corpus
+    from pipeline.datacheck import check_corpus, format_check
+
+    with user_errors():
+        cfg = load_config(config)
+        result = check_corpus(read_corpus(paths, cfg.label_sets), cfg)
+        typer.echo(format_check(result))
+        if not result.ok:
+            raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

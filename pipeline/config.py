@@ -1,0 +1,295 @@
+"""Read a TOML run configuration into frozen dataclasses, with dotted overrides.
+
+Every number a user may want to change lives here (as a default) or in
+``configs/*.toml``; the rest of the package reads it from :class:`Config`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from pipeline.errors import PipelineError
+
+CLASSIFIERS = ("logreg", "linear_svm")
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """One independent set of labels (e.g. ``stage``) and whether records must carry it."""
+
+    name: str
+    labels: tuple[str, ...]
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Paths:
+    train: tuple[Path, ...] = (Path("data/splits/train.jsonl"),)
+    test: Path = Path("data/splits/test.jsonl")
+    cues: Path = Path("configs/cues.toml")
+    model: Path = Path("models/default")
+    cache: Path | None = Path(".cache/trafficlens")
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    spacy_model: str = ""  # "" = spacy.blank(lang) + sentencizer + lookup lemmatizer
+    lang: str = "en"
+    batch_size: int = 256
+    cache_chunk: int = 2000  # texts per cached preprocessing call
+
+
+@dataclass(frozen=True)
+class Features:
+    word_ngram_range: tuple[int, int] = (1, 2)
+    word_min_df: int = 1
+    word_max_features: int | None = None
+    char: bool = True
+    char_ngram_range: tuple[int, int] = (2, 5)
+    char_min_df: int = 2
+    char_max_features: int | None = 200_000
+    sublinear_tf: bool = True
+    cues: bool = True
+    cue_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Model:
+    classifier: str = "logreg"
+    C: float = 4.0
+    class_weight: str | None = "balanced"
+    max_iter: int = 2000
+    calibration_folds: int = 3  # linear_svm only
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    cv_folds: int = 5
+    grid_start: float = 0.05
+    grid_stop: float = 0.95
+    grid_step: float = 0.01
+    default: float = 0.5
+
+
+@dataclass(frozen=True)
+class Predict:
+    evidence_per_label: int = 3
+    max_chars: int = 900_000  # documents longer than this are processed in pieces
+
+
+@dataclass(frozen=True)
+class DataChecks:
+    """What ``trafficlens data check`` requires of a corpus (0 / empty = not checked)."""
+
+    min_passages: int = 0
+    min_positives: int = 0
+    min_unlabeled_share: dict[str, float] = field(default_factory=dict)
+    min_registers: int = 0
+    min_per_register: int = 0
+    max_opening_share: float = 0.02
+    opening_words: int = 3
+    near_duplicate_jaccard: float = 0.8
+    shingle_chars: int = 5
+    test_size: float = 0.15
+    holdout_files: tuple[str, ...] = ("holdout_writer.jsonl",)
+
+
+@dataclass(frozen=True)
+class Config:
+    label_sets: tuple[LabelSet, ...]
+    seed: int = 13
+    paths: Paths = field(default_factory=Paths)
+    preprocess: Preprocess = field(default_factory=Preprocess)
+    features: Features = field(default_factory=Features)
+    model: Model = field(default_factory=Model)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    predict: Predict = field(default_factory=Predict)
+    data: DataChecks = field(default_factory=DataChecks)
+    source: Path | None = None
+
+    @property
+    def all_labels(self) -> list[tuple[str, str]]:
+        """Every ``(set, label)`` pair, in config order: the model's output columns."""
+        return [(s.name, lab) for s in self.label_sets for lab in s.labels]
+
+    def label_set(self, name: str) -> LabelSet:
+        for s in self.label_sets:
+            if s.name == name:
+                return s
+        raise PipelineError(f"unknown label set {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy, stored in the model card."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, (tuple, list)):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        out = plain(dataclasses.asdict(self))
+        out.pop("source", None)
+        out["label_sets"] = {s.name: {"labels": list(s.labels), "required": s.required}
+                             for s in self.label_sets}
+        return out
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """Turn leftover CLI args ``--section.key value`` into ``{"section.key": value}``.
+
+    Values are read as TOML literals (``3``, ``0.5``, ``true``, ``[1, 2]``) and fall
+    back to plain strings.
+    """
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or "." not in arg:
+            raise PipelineError(f"unexpected argument {arg!r} (overrides look like --model.C 2)")
+        key = arg[2:]
+        if "=" in key:
+            key, raw = key.split("=", 1)
+            i += 1
+        elif i + 1 < len(args):
+            raw = args[i + 1]
+            i += 2
+        else:
+            raise PipelineError(f"override {arg} needs a value")
+        out[key.replace("-", "_")] = _literal(raw)
+    return out
+
+
+def _literal(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read ``path`` (TOML), apply dotted ``overrides`` and validate."""
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PipelineError(f"{path}: cannot read config: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise PipelineError(f"{path}: invalid TOML: {err}") from None
+    for key, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise PipelineError(f"override {key}: {part} is not a section")
+        node[leaf] = value
+    return config_from_dict(raw, source=Path(path))
+
+
+def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
+    """Build a validated :class:`Config` from a parsed TOML mapping."""
+    name = str(source or "config")
+    raw = dict(raw)
+    labels = raw.pop("labels", None)
+    if not isinstance(labels, dict) or not labels:
+        raise PipelineError(f"{name}: [labels] must define at least one label set")
+    label_sets = []
+    for set_name, spec in labels.items():
+        if not isinstance(spec, dict) or not spec.get("labels"):
+            raise PipelineError(f"{name}: labels.{set_name}: needs a non-empty 'labels' list")
+        labs = tuple(str(x) for x in spec["labels"])
+        if len(set(labs)) != len(labs):
+            raise PipelineError(f"{name}: labels.{set_name}: duplicate label")
+        extra = set(spec) - {"labels", "required"}
+        if extra:
+            raise PipelineError(f"{name}: labels.{set_name}: unknown key(s) {sorted(extra)}")
+        label_sets.append(LabelSet(set_name, labs, bool(spec.get("required", True))))
+    kwargs: dict[str, Any] = {"label_sets": tuple(label_sets), "source": source}
+    if "seed" in raw:
+        kwargs["seed"] = _typed(name, "seed", raw.pop("seed"), int)
+    sections = {"paths": Paths, "preprocess": Preprocess, "features": Features,
+                "model": Model, "thresholds": Thresholds, "predict": Predict,
+                "data": DataChecks}
+    for section, cls in sections.items():
+        kwargs[section] = _section(name, section, cls, raw.pop(section, {}))
+    for key in raw:
+        if key not in ("gates",):
+            raise PipelineError(f"{name}: unknown section or key {key!r}")
+    cfg = Config(**kwargs)
+    _validate(name, cfg)
+    return cfg
+
+
+def _section(name: str, section: str, cls: type, values: Any) -> Any:
+    if not isinstance(values, dict):
+        raise PipelineError(f"{name}: [{section}] must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    out = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise PipelineError(f"{name}: {section}.{key}: unknown setting "
+                                f"(known: {', '.join(fields)})")
+        default = getattr(defaults, key)
+        out[key] = _coerce(name, f"{section}.{key}", value, default)
+    return cls(**out)
+
+
+def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
+    if isinstance(default, Path) or key in ("paths.cache",):
+        return None if value in ("", None) else Path(value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise PipelineError(f"{name}: {key}: expected a table, got {value!r}")
+        return {str(k): _typed(name, f"{key}.{k}", v, float) for k, v in value.items()}
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise PipelineError(f"{name}: {key}: expected a list, got {value!r}")
+        if key == "paths.train":
+            return tuple(Path(v) for v in value)
+        return tuple(_typed(name, key, v, type(default[0])) for v in value)
+    if default is None or (isinstance(default, str) and key == "model.class_weight"):
+        return value
+    if isinstance(default, bool):
+        return _typed(name, key, value, bool)
+    if isinstance(default, (int, float, str)):
+        return _typed(name, key, value, type(default))
+    return value
+
+
+def _typed(name: str, key: str, value: Any, kind: type) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise PipelineError(f"{name}: {key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _validate(name: str, cfg: Config) -> None:
+    if cfg.model.classifier not in CLASSIFIERS:
+        raise PipelineError(f"{name}: model.classifier: {cfg.model.classifier!r} is not one of "
+                            f"{', '.join(CLASSIFIERS)}")
+    if cfg.model.C <= 0:
+        raise PipelineError(f"{name}: model.C: must be > 0")
+    if cfg.thresholds.cv_folds < 2:
+        raise PipelineError(f"{name}: thresholds.cv_folds: must be >= 2")
+    t = cfg.thresholds
+    if not 0 < t.grid_start < t.grid_stop < 1 or t.grid_step <= 0:
+        raise PipelineError(f"{name}: thresholds: need 0 < grid_start < grid_stop < 1 "
+                            "and grid_step > 0")
+    for key in ("word_ngram_range", "char_ngram_range"):
+        lo, hi = getattr(cfg.features, key)
+        if not 1 <= lo <= hi:
+            raise PipelineError(f"{name}: features.{key}: need 1 <= min <= max")
+    names = [s.name for s in cfg.label_sets]
+    if len(set(names)) != len(names):
+        raise PipelineError(f"{name}: duplicate label set name")

@@ -1,0 +1,282 @@
+"""spaCy preprocessing: split text into sentences and normalise each into tokens.
+
+The default pipeline is ``spacy.blank(lang)`` with a sentencizer and the lookup
+lemmatizer tables of ``spacy-lookups-data``; nothing is downloaded. A trained
+pipeline installed as a package may be named in the config instead.
+
+Normalised tokens are lower-cased lemmas without punctuation or spaces; URLs,
+e-mail addresses, numbers and currency symbols become placeholder tokens. The
+normal form of a blank-pipeline token depends only on its lexeme, so it is computed
+once per word type: this keeps preprocessing close to the tokenizer's own speed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import spacy
+from spacy.attrs import ORTH
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.config import Preprocess
+from pipeline.errors import PipelineError
+
+#: Bump when the normal form changes, so cached preprocessing is not reused.
+NORMALIZER_VERSION = "1"
+URL, EMAIL, NUM, CURRENCY = "<url>", "<email>", "<num>", "<currency>"
+PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+class Sentence(NamedTuple):
+    """A sentence's character span in the original text and its normalised tokens."""
+
+    start: int
+    end: int
+    tokens: tuple[str, ...]
+
+
+@Language.component("trafficlens_paragraphs")
+def paragraph_breaks(doc: Doc) -> Doc:
+    """Start a sentence after a blank line, so headings and list items stand alone."""
+    for token in doc[:-1]:
+        if token.is_space and PARAGRAPH.search(token.text_with_ws):
+            doc[token.i + 1].is_sent_start = True
+    return doc
+
+
+@lru_cache(maxsize=4)
+def load_nlp(spacy_model: str = "", lang: str = "en") -> Language:
+    """Build (once per process) the spaCy pipeline named in the config."""
+    if spacy_model:
+        try:
+            nlp = spacy.load(spacy_model, exclude=["ner"])
+        except OSError as err:
+            raise PipelineError(
+                f"preprocess.spacy_model: cannot load {spacy_model!r} ({err}); install it or "
+                "set spacy_model = \"\" to use the built-in blank pipeline") from None
+        if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
+            nlp.add_pipe("sentencizer")
+        return nlp
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("trafficlens_paragraphs")
+    nlp.add_pipe("sentencizer")
+    try:
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+    except (ValueError, OSError) as err:
+        raise PipelineError(f"cannot set up the lookup lemmatizer for {lang!r}: {err} "
+                            "(is spacy-lookups-data installed?)") from None
+    return nlp
+
+
+class Normalizer:
+    """Maps tokens to their normal form, caching per word type for the blank pipeline."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
+        # a trained pipeline lemmatises in context; the blank one by word type
+        self.contextual = not nlp.has_pipe("trafficlens_paragraphs")
+        table = {}
+        if nlp.has_pipe("lemmatizer") and not self.contextual:
+            lookups = nlp.get_pipe("lemmatizer").lookups
+            if lookups.has_table("lemma_lookup"):
+                table = lookups.get_table("lemma_lookup")
+        self._table = table
+        self._cache: dict[int, str | None] = {}
+
+    def lexeme(self, orth: int) -> str | None:
+        """Normal form of a word type, or None when it is dropped (punctuation, space)."""
+        norm = self._cache.get(orth, "")
+        if norm != "":
+            return norm
+        lex = self.nlp.vocab[orth]
+        if lex.is_space or lex.is_punct:
+            norm = None
+        elif lex.like_url:
+            norm = URL
+        elif lex.like_email:
+            norm = EMAIL
+        elif lex.is_currency:
+            norm = CURRENCY
+        elif lex.like_num:
+            norm = NUM
+        else:
+            lower = lex.lower_
+            norm = self._table.get(lower, lower) if self._table else lower
+            norm = norm.lower() if norm else lower
+            if not norm.strip():
+                norm = None
+        self._cache[orth] = norm
+        return norm
+
+    def sentences(self, doc: Doc, offset: int = 0) -> list[Sentence]:
+        """Split a processed doc into :class:`Sentence` records (empty ones dropped)."""
+        out = []
+        orths = doc.to_array([ORTH])
+        for sent in doc.sents:
+            tokens = []
+            first = last = None
+            for i in range(sent.start, sent.end):
+                if self.contextual:
+                    tok = doc[i]
+                    norm = self._contextual(tok)
+                else:
+                    norm = self.lexeme(int(orths[i]))
+                if norm is None:
+                    if not doc[i].is_space and first is None and not doc[i].is_punct:
+                        first = i
+                    continue
+                tokens.append(norm)
+                if first is None:
+                    first = i
+                last = i
+            if first is None:
+                continue
+            if last is None:
+                last = first
+            # span from first kept token through the sentence's last non-space token
+            end_tok = sent.end - 1
+            while end_tok > first and doc[end_tok].is_space:
+                end_tok -= 1
+            start_char = doc[first].idx
+            end_char = doc[end_tok].idx + len(doc[end_tok].text)
+            first_any = sent.start
+            while first_any < end_tok and doc[first_any].is_space:
+                first_any += 1
+            start_char = min(start_char, doc[first_any].idx)
+            out.append(Sentence(offset + start_char, offset + end_char, tuple(tokens)))
+        return out
+
+    def _contextual(self, tok: spacy.tokens.Token) -> str | None:
+        if tok.is_space or tok.is_punct:
+            return None
+        if tok.like_url:
+            return URL
+        if tok.like_email:
+            return EMAIL
+        if tok.is_currency:
+            return CURRENCY
+        if tok.like_num:
+            return NUM
+        return (tok.lemma_ or tok.lower_).lower() or None
+
+
+def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
+    """Cut a text into ``(offset, piece)`` pieces of at most ``max_chars``, at whitespace."""
+    if len(text) <= max_chars:
+        return [(0, text)]
+    pieces = []
+    start = 0
+    while start < len(text):
+        end = min(start + max_chars, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
+            if cut > start + max_chars // 2:
+                end = cut + 1
+        pieces.append((start, text[start:end]))
+        start = end
+    return pieces
+
+
+class Preprocessor:
+    """Turns texts into lists of :class:`Sentence`, optionally cached on disk.
+
+    Parameters
+    ----------
+    settings : Preprocess
+        The ``[preprocess]`` section of the config.
+    cache_dir : Path or None
+        Where ``joblib.Memory`` keeps results keyed by content; None disables caching.
+    max_chars : int
+        Texts longer than this are processed in pieces (spaCy's ``max_length``).
+    """
+
+    def __init__(self, settings: Preprocess, *, cache_dir: Path | None = None,
+                 max_chars: int = 900_000) -> None:
+        self.settings = settings
+        self.cache_dir = cache_dir
+        self.max_chars = max_chars
+        self._memory = None
+
+    @property
+    def nlp(self) -> Language:
+        return load_nlp(self.settings.spacy_model, self.settings.lang)
+
+    def signature(self) -> str:
+        """What the cached output depends on besides the texts."""
+        return "|".join([NORMALIZER_VERSION, spacy.__version__, self.settings.spacy_model or
+                         f"blank:{self.settings.lang}", str(self.max_chars)])
+
+    def process(self, texts: Sequence[str]) -> list[list[Sentence]]:
+        """Sentences of every text, in order; cached in chunks when a cache dir is set."""
+        if self.cache_dir is None:
+            return list(self.stream(texts))
+        memory = self._get_memory()
+        cached = memory.cache(_process_chunk)
+        out: list[list[Sentence]] = []
+        chunk = self.settings.cache_chunk
+        for i in range(0, len(texts), chunk):
+            out.extend(cached(tuple(texts[i:i + chunk]), self.settings.spacy_model,
+                              self.settings.lang, self.settings.batch_size, self.max_chars,
+                              self.signature()))
+        return out
+
+    def stream(self, texts: Iterable[str]) -> Iterator[list[Sentence]]:
+        """Sentences of every text, lazily (no cache): for streaming prediction."""
+        return _stream(texts, self.nlp, self.settings.batch_size, self.max_chars)
+
+    def tokens(self, text: str) -> tuple[str, ...]:
+        """Normalised tokens of a short text (e.g. a cue term), sentences joined."""
+        return tuple(t for s in next(self.stream([text])) for t in s.tokens)
+
+    def _get_memory(self):
+        if self._memory is None:
+            from joblib import Memory
+
+            self._memory = Memory(str(self.cache_dir), verbose=0)
+        return self._memory
+
+
+def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
+            max_chars: int) -> Iterator[list[Sentence]]:
+    normalizer = _normalizer(nlp)
+    pending: list[tuple[int, int, str]] = []  # (text number in batch, offset, piece)
+    n_texts = 0
+
+    def flush() -> Iterator[list[Sentence]]:
+        results: list[list[Sentence]] = [[] for _ in range(n_texts)]
+        docs = nlp.pipe((piece for _, _, piece in pending), batch_size=batch_size)
+        for (idx, offset, _), doc in zip(pending, docs, strict=True):
+            results[idx].extend(normalizer.sentences(doc, offset))
+        yield from results
+
+    for text in texts:
+        pending.extend((n_texts, off, piece) for off, piece in split_long(text, max_chars))
+        n_texts += 1
+        if len(pending) >= batch_size:
+            yield from flush()
+            pending, n_texts = [], 0
+    if n_texts:
+        yield from flush()
+
+
+_NORMALIZERS: dict[int, Normalizer] = {}
+
+
+def _normalizer(nlp: Language) -> Normalizer:
+    norm = _NORMALIZERS.get(id(nlp))
+    if norm is None:
+        norm = _NORMALIZERS[id(nlp)] = Normalizer(nlp)
+    return norm
+
+
+def _process_chunk(texts: tuple[str, ...], spacy_model: str, lang: str, batch_size: int,
+                   max_chars: int, signature: str) -> list[list[Sentence]]:
+    """Cacheable unit of work: every argument is part of the cache key."""
+    del signature  # only part of the key
+    return list(_stream(texts, load_nlp(spacy_model, lang), batch_size, max_chars))
