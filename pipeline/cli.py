@@ -234,5 +234,90 @@ def data_check(
             raise typer.Exit(1)
 
 
+@data_app.command("split")
+def data_split(
+    corpus: Annotated[list[Path], typer.Argument(help="Annotated JSONL files or folders.")],
+    out_dir: Annotated[Path, typer.Option(help="Where train.jsonl and test.jsonl go.")]
+    = Path("data/splits"),
+    config: Annotated[Path, typer.Option(help="Config: label sets, seed, data.test_size.")]
+    = DEFAULT_CONFIG,
+) -> None:
+    """Write a fixed train/test split, stratified by label and register (seeded).
+
+    Also writes starter.jsonl, a small stratified subset of train (data.starter_size),
+    to measure what the full corpus adds.
+
+    Files named in the config's data.holdout_files are left out of both.
+
+    Example: trafficlens data split data/corpus --out-dir data/splits
+    """
+    from pipeline.config import load_config
+    from pipeline.corpus import read_corpus
+    from pipeline.split import split_passages, starter_subset, write_jsonl
+
+    with user_errors():
+        cfg = load_config(config)
+        passages = read_corpus(corpus, cfg.label_sets, exclude=cfg.data.holdout_files)
+        train_set, test_set = split_passages(passages, cfg)
+        write_jsonl(train_set, out_dir / "train.jsonl", cfg)
+        write_jsonl(test_set, out_dir / "test.jsonl", cfg)
+        starter = starter_subset(train_set, cfg)
+        write_jsonl(starter, out_dir / "starter.jsonl", cfg)
+        typer.echo(f"train: {len(train_set)}, test: {len(test_set)}, starter (subset of train): "
+                   f"{len(starter)} passages -> {out_dir}")
+
+
+@data_app.command("agreement")
+def data_agreement(
+    first: Annotated[Path, typer.Argument(help="Labels of the first annotator (JSONL).")],
+    second: Annotated[Path, typer.Argument(help="Labels of the second annotator (JSONL).")],
+    config: Annotated[Path, typer.Option(help="Config with the label sets.")] = DEFAULT_CONFIG,
+) -> None:
+    """Inter-annotator agreement: Cohen's kappa per label, macro-F1 per set.
+
+    Records need id and the label lists; text is optional here.
+
+    Example: trafficlens data agreement data/annotation/first_annotator.jsonl \
+    data/annotation/second_annotator.jsonl
+    """
+    from pipeline.agreement import agreement
+    from pipeline.config import load_config
+    from pipeline.corpus import read_corpus
+
+    with user_errors():
+        cfg = load_config(config)
+        sets = [read_corpus([f], cfg.label_sets, require_text=False) for f in (first, second)]
+        result = agreement(sets[0], sets[1], cfg)
+        typer.echo(f"passages: {result['n']}, with any disagreement: "
+                   f"{result['disagreeing_passages']}")
+        for s in cfg.label_sets:
+            typer.echo(f"{s.name}: macro-F1 {result['macro_f1'][s.name]:.3f}")
+            for lab in s.labels:
+                typer.echo(f"  {lab:20s} kappa {result['kappa'][lab]:.3f}")
+
+
+@app.command()
+def summarize(
+    predictions: Annotated[Path, typer.Argument(help="Document-level JSONL from predict.")],
+) -> None:
+    """Summarise a collection's predictions: documents per label, stage x technology table.
+
+    Example: trafficlens summarize predictions.jsonl
+    """
+    from pipeline.summarize import cooccurrence, label_counts, read_predictions
+
+    with user_errors():
+        records = read_predictions(predictions)
+        errors = sum(r.get("error") is not None for r in records)
+        typer.echo(f"documents: {len(records)} ({errors} with errors)\n")
+        for r in records:
+            labs = "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in r["labels"].items())
+            typer.echo(f"{r.get('id')}: {r.get('error') or labs}")
+        typer.echo("\ndocuments per label:")
+        typer.echo(label_counts(records).to_string(index=False))
+        typer.echo("\nstage x technology (documents):")
+        typer.echo(cooccurrence(records).to_string())
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

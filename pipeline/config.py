@@ -96,6 +96,7 @@ class DataChecks:
     near_duplicate_jaccard: float = 0.8
     shingle_chars: int = 5
     test_size: float = 0.15
+    starter_size: int = 300  # the small starter corpus, a stratified subset of train
     holdout_files: tuple[str, ...] = ("holdout_writer.jsonl",)
 
 

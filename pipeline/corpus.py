@@ -49,11 +49,12 @@ def corpus_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def read_corpus(paths: Iterable[Path], label_sets: Sequence[LabelSet],
-                *, exclude: Iterable[str] = ()) -> list[Passage]:
+                *, exclude: Iterable[str] = (), require_text: bool = True) -> list[Passage]:
     """Read and validate every passage in ``paths``; raise one error listing all problems.
 
     ``exclude`` names files (by file name) to skip when a directory is expanded, e.g.
-    the writer hold-out set that must never be trained on.
+    the writer hold-out set that must never be trained on. ``require_text=False``
+    accepts label-only records (annotation exports).
     """
     skip = set(exclude)
     passages: list[Passage] = []
@@ -73,7 +74,7 @@ def read_corpus(paths: Iterable[Path], label_sets: Sequence[LabelSet],
         for lineno, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            passage, errs = parse_line(line, path, lineno, label_sets)
+            passage, errs = parse_line(line, path, lineno, label_sets, require_text)
             problems.extend(errs)
             if passage is None:
                 continue
@@ -90,8 +91,8 @@ def read_corpus(paths: Iterable[Path], label_sets: Sequence[LabelSet],
     return passages
 
 
-def parse_line(line: str, path: Path, lineno: int,
-               label_sets: Sequence[LabelSet]) -> tuple[Passage | None, list[str]]:
+def parse_line(line: str, path: Path, lineno: int, label_sets: Sequence[LabelSet],
+               require_text: bool = True) -> tuple[Passage | None, list[str]]:
     """Parse one JSONL line; return the passage (or None) and the problems found."""
     try:
         record = json.loads(line)
@@ -104,7 +105,9 @@ def parse_line(line: str, path: Path, lineno: int,
     if not isinstance(pid, (str, int)) or isinstance(pid, bool) or str(pid).strip() == "":
         problems.append(f"{where(path, lineno, 'id')}: missing or empty id")
     text = record.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if text is None and not require_text:
+        text = ""
+    elif not isinstance(text, str) or not text.strip():
         problems.append(f"{where(path, lineno, 'text')}: missing or empty text")
     labels: dict[str, tuple[str, ...]] = {}
     for label_set in label_sets:

@@ -1,0 +1,57 @@
+# trafficlens: the main jobs. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+CONFIG ?= configs/default.toml
+MODEL  ?= models/default
+SPLITS := data/splits
+CORPUS := $(filter-out data/corpus/holdout_writer.jsonl,$(wildcard data/corpus/*.jsonl))
+HOLDOUT := data/corpus/holdout_writer.jsonl
+
+.PHONY: help venv run train evaluate predict test lint split check clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install the project with its dev tools
+
+$(MODEL)/model.json: $(STAMP) $(SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
+	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
+
+run: $(MODEL)/model.json  ## set up, train the default model if needed, label data/examples
+	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
+	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.csv --quiet
+	$(BIN)/trafficlens summarize reports/examples/predictions.jsonl
+
+train: $(STAMP)  ## (re)train models/default on the train split
+	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
+
+evaluate: $(MODEL)/model.json  ## report on the test split (reports/eval) and writer hold-out (reports/holdout)
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval
+	@if [ -f $(HOLDOUT) ]; then \
+	  $(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout; fi
+
+predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predictions.jsonl
+	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
+
+split: $(STAMP)  ## rewrite data/splits/{train,test}.jsonl from data/corpus
+	$(BIN)/trafficlens data split data/corpus --out-dir $(SPLITS) --config $(CONFIG)
+
+check: $(STAMP)  ## run the corpus quality checks
+	$(BIN)/trafficlens data check data/corpus --config $(CONFIG)
+
+test: $(STAMP)  ## set up and run the test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check pipeline tests
+
+clean:  ## remove caches and reports (keeps .venv and models)
+	rm -rf .cache reports .pytest_cache .ruff_cache

@@ -1,0 +1,175 @@
+"""pipeline.config: TOML -> frozen dataclasses, dotted overrides, validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config, config_from_dict, load_config, parse_overrides
+from pipeline.errors import PipelineError
+
+
+def test_fixture_config_values(config: Config, test_toml: Path):
+    assert [s.name for s in config.label_sets] == ["stage", "technology"]
+    assert config.label_set("stage").labels[0] == "recruitment"
+    assert len(config.all_labels) == 13
+    assert config.seed == 7
+    assert config.thresholds.cv_folds == 3
+    assert config.paths.cache is None  # cache = "" disables caching
+    assert config.paths.train == (Path("tests/fixtures/mini.jsonl"),)
+    assert config.features.char_ngram_range == (3, 4)
+    assert config.model.C == 4.0  # not in the file: the dataclass default
+    assert config.source == test_toml
+
+
+def test_config_is_frozen(config: Config):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.model.C = 1.0  # type: ignore[misc]
+
+
+def test_unknown_label_set_name(config: Config):
+    with pytest.raises(PipelineError, match="'nope'"):
+        config.label_set("nope")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--model.C", "2"], {"model.C": 2}),
+    (["--model.C=0.5"], {"model.C": 0.5}),
+    (["--features.char", "false"], {"features.char": False}),
+    (["--features.word_ngram_range", "[1, 3]"], {"features.word_ngram_range": [1, 3]}),
+    (["--preprocess.spacy_model", "en_core_web_sm"],
+     {"preprocess.spacy_model": "en_core_web_sm"}),  # not a TOML literal: kept as a string
+    (["--model.class-weight", "none"], {"model.class_weight": "none"}),
+    (["--model.C", "2", "--thresholds.cv_folds", "4"], {"model.C": 2, "thresholds.cv_folds": 4}),
+])
+def test_parse_overrides(args, expected):
+    assert parse_overrides(args) == expected
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["stray"], "'stray'"),
+    (["--nodot", "1"], "'--nodot'"),
+    (["--model.C"], "--model.C needs a value"),
+])
+def test_parse_overrides_rejects(args, fragment):
+    with pytest.raises(PipelineError) as err:
+        parse_overrides(args)
+    assert fragment in str(err.value)
+
+
+def test_override_is_applied(test_toml: Path):
+    cfg = load_config(test_toml, parse_overrides(["--model.C", "2", "--thresholds.cv_folds", "4",
+                                                  "--features.word_ngram_range", "[1, 3]"]))
+    assert cfg.model.C == 2.0
+    assert isinstance(cfg.model.C, float)  # an int literal is coerced to the field's type
+    assert cfg.thresholds.cv_folds == 4
+    assert cfg.features.word_ngram_range == (1, 3)
+    # the rest of the file is untouched
+    assert cfg.seed == 7 and cfg.features.char_ngram_range == (3, 4)
+
+
+def test_override_paths(test_toml: Path, tmp_path: Path):
+    cfg = load_config(test_toml, {"paths.cues": str(tmp_path / "c.toml"),
+                                  "paths.train": [str(tmp_path / "a.jsonl")],
+                                  "paths.cache": str(tmp_path / "cache")})
+    assert cfg.paths.cues == tmp_path / "c.toml"
+    assert cfg.paths.train == (tmp_path / "a.jsonl",)
+    assert cfg.paths.cache == tmp_path / "cache"
+
+
+def test_override_new_table_value(test_toml: Path):
+    cfg = load_config(test_toml, {"data.min_unlabeled_share": {"stage": 0.1}})
+    assert cfg.data.min_unlabeled_share == {"stage": 0.1}
+
+
+@pytest.mark.parametrize(("overrides", "fragments"), [
+    ({"modle.C": 2}, ["unknown section or key", "'modle'"]),
+    ({"model.Cee": 2}, ["model.Cee", "unknown setting"]),
+    ({"thresholds.folds": 2}, ["thresholds.folds", "unknown setting"]),
+    ({"model.C": "high"}, ["model.C", "expected float", "'high'"]),
+    ({"thresholds.cv_folds": 2.5}, ["thresholds.cv_folds", "expected int"]),
+    ({"thresholds.cv_folds": True}, ["thresholds.cv_folds", "expected int"]),
+    ({"model.C": True}, ["model.C", "expected float"]),
+    ({"features.char": "yes"}, ["features.char", "expected bool"]),
+    ({"preprocess.lang": 3}, ["preprocess.lang", "expected str"]),
+    ({"features.word_ngram_range": 2}, ["features.word_ngram_range", "expected a list"]),
+    ({"features.word_ngram_range": [1, "2"]}, ["features.word_ngram_range", "expected int"]),
+    ({"data.min_unlabeled_share": 0.1}, ["data.min_unlabeled_share", "expected a table"]),
+    ({"seed": "x"}, ["seed", "expected int"]),
+    ({"seed.value": 1}, ["override seed.value", "seed is not a section"]),
+])
+def test_bad_overrides_name_the_key(test_toml: Path, overrides, fragments):
+    with pytest.raises(PipelineError) as err:
+        load_config(test_toml, overrides)
+    for fragment in fragments:
+        assert fragment in str(err.value)
+    assert str(test_toml) in str(err.value) or "override" in str(err.value)
+
+
+@pytest.mark.parametrize(("overrides", "key"), [
+    ({"model.classifier": "forest"}, "model.classifier"),
+    ({"model.C": 0}, "model.C"),
+    ({"thresholds.cv_folds": 1}, "thresholds.cv_folds"),
+    ({"thresholds.grid_start": 0.9, "thresholds.grid_stop": 0.1}, "grid_start"),
+    ({"thresholds.grid_step": 0}, "grid_step"),
+    ({"features.word_ngram_range": [2, 1]}, "features.word_ngram_range"),
+    ({"features.char_ngram_range": [0, 3]}, "features.char_ngram_range"),
+])
+def test_invalid_values_name_the_key(test_toml: Path, overrides, key):
+    with pytest.raises(PipelineError, match=key):
+        load_config(test_toml, overrides)
+
+
+def test_linear_svm_is_accepted(test_toml: Path):
+    assert load_config(test_toml, {"model.classifier": "linear_svm"}).model.classifier == \
+        "linear_svm"
+
+
+def test_missing_config_file(tmp_path: Path):
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(PipelineError, match="config file not found") as err:
+        load_config(missing)
+    assert str(missing) in str(err.value)
+
+
+def test_invalid_toml(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[labels.stage\nlabels = [", encoding="utf-8")
+    with pytest.raises(PipelineError, match="invalid TOML") as err:
+        load_config(bad)
+    assert str(bad) in str(err.value)
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [
+    ({}, "[labels] must define at least one label set"),
+    ({"labels": {"stage": {"labels": []}}}, "labels.stage: needs a non-empty 'labels' list"),
+    ({"labels": {"stage": {"labels": ["a", "a"]}}}, "labels.stage: duplicate label"),
+    ({"labels": {"stage": {"labels": ["a"], "requird": True}}}, "unknown key(s) ['requird']"),
+    ({"labels": {"stage": {"labels": ["a"]}}, "model": 3}, "[model] must be a table"),
+])
+def test_label_section_errors(raw, fragment):
+    with pytest.raises(PipelineError) as err:
+        config_from_dict(raw, source=Path("x.toml"))
+    assert fragment in str(err.value)
+    assert "x.toml" in str(err.value)
+
+
+def test_optional_label_set():
+    cfg = config_from_dict({"labels": {"stage": {"labels": ["a", "b"]},
+                                       "tech": {"labels": ["t"], "required": False}}})
+    assert [s.required for s in cfg.label_sets] == [True, False]
+    assert cfg.all_labels == [("stage", "a"), ("stage", "b"), ("tech", "t")]
+
+
+def test_to_dict_is_json_ready(config: Config):
+    import json
+
+    d = config.to_dict()
+    json.dumps(d)  # no Path or tuple left
+    assert "source" not in d
+    assert d["label_sets"]["technology"]["labels"][-1] == "transport"
+    assert d["paths"]["cues"] == "configs/cues.toml"
+    assert d["paths"]["cache"] is None
+    assert d["model"]["C"] == config.model.C

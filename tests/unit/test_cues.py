@@ -1,0 +1,106 @@
+"""pipeline.cues: cue-term files and phrase matching on normalised tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.config import Config
+from pipeline.cues import CueMatcher, read_cues
+from pipeline.errors import PipelineError
+from pipeline.preprocess import Preprocessor
+
+CUES = {
+    "technology:cryptocurrency": ["crypto wallet", "bitcoin"],
+    "stage:control": ["take passport", "  "],
+    "stage:recruitment": [],
+}
+
+
+@pytest.fixture(scope="module")
+def matcher(preprocessor: Preprocessor) -> CueMatcher:
+    return CueMatcher(CUES, preprocessor)
+
+
+def counts(matcher: CueMatcher, preprocessor: Preprocessor, text: str) -> dict[str, float]:
+    return dict(zip(matcher.keys, matcher.counts(preprocessor.tokens(text)).tolist(),
+                    strict=True))
+
+
+def test_inflected_forms_match(matcher: CueMatcher, preprocessor: Preprocessor):
+    found = counts(matcher, preprocessor, "Police seized two crypto wallets.")
+    assert found == {"technology:cryptocurrency": 1.0, "stage:control": 0.0,
+                     "stage:recruitment": 0.0}
+
+
+def test_case_and_inflection_insensitive_counts(matcher: CueMatcher, preprocessor: Preprocessor):
+    text = "Two Crypto Wallets, one crypto wallet and some BITCOIN. They took passports."
+    assert counts(matcher, preprocessor, text) == {"technology:cryptocurrency": 3.0,
+                                                   "stage:control": 1.0,
+                                                   "stage:recruitment": 0.0}
+    assert matcher.matches(preprocessor.tokens(text)) == {
+        "technology:cryptocurrency": ["crypto wallet", "crypto wallet", "bitcoin"],
+        "stage:control": ["take passport"]}
+
+
+@pytest.mark.parametrize("text", ["crypto", "a wallet of crypto", "wallet crypto",
+                                  "cryptowallet", "they took her passport", ""])
+def test_no_match_without_the_whole_phrase(matcher: CueMatcher, preprocessor: Preprocessor,
+                                           text: str):
+    assert matcher.counts(preprocessor.tokens(text)).sum() == 0
+    assert matcher.matches(preprocessor.tokens(text)) == {}
+
+
+def test_terms_are_normalised_like_text(matcher: CueMatcher):
+    assert matcher.terms["technology:cryptocurrency"] == [("bitcoin",), ("crypto", "wallet")]
+    assert matcher.terms["stage:control"] == [("take", "passport")]  # blank term dropped
+    assert matcher.terms["stage:recruitment"] == []
+
+
+def test_counts_vector_shape(matcher: CueMatcher):
+    out = matcher.counts([])
+    assert out.dtype == np.float32 and out.shape == (3,) and not out.any()
+
+
+def test_read_shipped_cues(config: Config):
+    cues = read_cues(config.paths.cues, config)
+    assert list(cues) == [f"{s}:{lab}" for s, lab in config.all_labels]
+    assert "crypto wallet" in cues["technology:cryptocurrency"]
+    assert all(t.strip() for terms in cues.values() for t in terms)
+
+
+def test_shipped_cues_match_inflected_text(config: Config, preprocessor: Preprocessor):
+    matcher = CueMatcher(read_cues(config.paths.cues, config), preprocessor)
+    j = matcher.keys.index("technology:cryptocurrency")
+    assert matcher.counts(preprocessor.tokens("They kept the money in crypto wallets."))[j] >= 1
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ('[stage]\nbogus = ["x"]\n', "stage.bogus: not a label of the config"),
+    ('[weather]\nsunny = ["x"]\n', "weather.sunny: not a label of the config"),
+    ('[stage]\ncontrol = "threat"\n', "stage.control: expected a list of strings"),
+    ('[stage]\ncontrol = [1]\n', "stage.control: expected a list of strings"),
+    ('stage = 3\n', "stage: expected a table"),
+    ('[stage\n', "cannot read cue terms"),
+])
+def test_bad_cue_files(tmp_path: Path, config: Config, content: str, fragment: str):
+    path = tmp_path / "cues.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(PipelineError) as err:
+        read_cues(path, config)
+    assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+def test_missing_cue_file(tmp_path: Path, config: Config):
+    with pytest.raises(PipelineError, match="cue file not found"):
+        read_cues(tmp_path / "none.toml", config)
+
+
+def test_labels_without_terms_get_empty_lists(tmp_path: Path, config: Config):
+    path = tmp_path / "cues.toml"
+    path.write_text('[stage]\ncontrol = ["threat", " "]\n', encoding="utf-8")
+    cues = read_cues(path, config)
+    assert cues["stage:control"] == ["threat"]
+    assert cues["technology:ai"] == [] and len(cues) == len(config.all_labels)

@@ -1,0 +1,98 @@
+"""pipeline.train: fitting is deterministic, checks its input and refuses to overwrite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.config import Config, load_config
+from pipeline.errors import PipelineError
+from pipeline.evaluate import evaluate_files, write_report
+from pipeline.model import CARD_FILE, TraffickingModel, load_model
+from pipeline.train import check_label_counts, fit_and_save, fit_model
+
+
+def test_training_is_deterministic(model_dir: Path, config: Config, mini_path: Path,
+                                   tmp_path: Path):
+    """Same data and config: identical thresholds and byte-identical metrics.json."""
+    again = tmp_path / "again"
+    fit_and_save(config, [mini_path], again)
+    first, second = load_model(model_dir), load_model(again)
+    assert np.array_equal(first.thresholds, second.thresholds)
+    card1 = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))
+    card2 = json.loads((again / CARD_FILE).read_text(encoding="utf-8"))
+    assert card1["thresholds"] == card2["thresholds"]
+    assert card1["cv_metrics"] == card2["cv_metrics"]
+    assert card1["training_data"]["sha256"] == card2["training_data"]["sha256"]
+
+    reports = []
+    for name, loaded in (("r1", first), ("r2", second)):
+        metrics_path, _ = write_report(evaluate_files(loaded, [mini_path]), loaded,
+                                       tmp_path / name, [mini_path])
+        reports.append(metrics_path.read_bytes())
+    assert reports[0] == reports[1]
+    assert json.loads(reports[0])["n_records"] == 54
+
+
+def test_different_config_changes_the_model(fitted_model: TraffickingModel, passages,
+                                            test_toml: Path):
+    """The determinism test above could not pass by ignoring the config."""
+    other = fit_model(passages, load_config(test_toml, {"model.C": 0.05}))
+    assert not np.array_equal(other.score_texts(["Her passport was taken."]),
+                              fitted_model.score_texts(["Her passport was taken."]))
+
+
+def test_cv_metrics_in_card(fitted_model: TraffickingModel, config: Config):
+    cv = fitted_model.card["cv_metrics"]
+    for s in config.label_sets:
+        assert 0.0 <= cv[s.name]["macro_f1"] <= 1.0
+        assert set(cv[s.name]["per_label"]) == set(s.labels)
+    assert cv["n_records"] == 54
+
+
+def test_too_few_positives(config: Config):
+    Y = np.zeros((10, len(config.all_labels)), dtype=int)
+    Y[:5, :] = 1
+    Y[:2, 3] = 1
+    Y[2:, 3] = 0  # stage.exploitation: 2 positives < 3 folds
+    with pytest.raises(PipelineError, match="stage.exploitation: 2 positive") as err:
+        check_label_counts(Y, config)
+    assert "thresholds.cv_folds" in str(err.value)
+    Y[:, 3] = Y[:, 0]
+    check_label_counts(Y, config)  # 5 positives everywhere: fine
+
+
+def test_fit_and_save_refuses_existing_out_before_training(config: Config, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    import pipeline.train as train
+
+    out = tmp_path / "exists"
+    out.mkdir()
+    monkeypatch.setattr(train, "read_corpus", lambda *a, **k: pytest.fail("read the corpus"))
+    with pytest.raises(train.PipelineError, match="already exists"):
+        fit_and_save(config, None, out)
+
+
+def test_holdout_file_is_never_trained_on(config: Config, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch, mini_path: Path):
+    import pipeline.train as train
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "main.jsonl").write_bytes(mini_path.read_bytes())
+    (corpus / "holdout_writer.jsonl").write_text(
+        '{"id": "h1", "text": "x", "stage": ["bogus"], "technology": []}\n', encoding="utf-8")
+    seen = {}
+
+    def fake_fit(passages, cfg, progress=None):
+        seen["ids"] = [p.id for p in passages]
+        raise train.PipelineError("stop here")
+
+    monkeypatch.setattr(train, "fit_model", fake_fit)
+    with pytest.raises(train.PipelineError, match="stop here"):
+        fit_and_save(config, [corpus], tmp_path / "out")
+    assert len(seen["ids"]) == 54 and "h1" not in seen["ids"]
+    assert not (tmp_path / "out").exists()
