@@ -33,8 +33,8 @@ run: $(MODEL)/model.json  ## set up, train the default model if needed, label da
 train: $(STAMP)  ## (re)train models/default on the train split
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
 
-evaluate: $(MODEL)/model.json  ## report on the test split (reports/eval) and writer hold-out (reports/holdout)
-	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval
+evaluate: $(MODEL)/model.json  ## report on the test split (reports/eval, gated) and writer hold-out (reports/holdout)
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval --gate
 	@if [ -f $(HOLDOUT) ]; then \
 	  $(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout; fi
 

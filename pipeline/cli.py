@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -89,27 +90,69 @@ def train(
                    f"{time.perf_counter() - start:.0f} s); cross-validated macro-F1: {sets}")
 
 
-@app.command()
+@app.command(context_settings=OVERRIDES)
 def evaluate(
+    ctx: typer.Context,
     data: Annotated[list[Path], typer.Option(help="Annotated JSONL file or folder; repeatable.")],
     model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
-    report_dir: Annotated[Path, typer.Option(help="Where to write metrics.json and report.md.")]
+    report_dir: Annotated[Path, typer.Option(
+        help="Where to write metrics.json, report.md, report.html and plots.")]
     = Path("reports/eval"),
+    config: Annotated[Path, typer.Option(
+        help="Config: [report] settings, [gates], and what --cv trains.")] = DEFAULT_CONFIG,
+    cv: Annotated[int | None, typer.Option(
+        help="Instead of a saved model, K-fold cross-validate the config on --data.")] = None,
+    compare: Annotated[Path | None, typer.Option(
+        help="An earlier metrics.json: report the change per label, mark drops.")] = None,
+    gate: Annotated[bool, typer.Option(
+        help="Exit 1 when a figure is below the config's [gates].")] = False,
 ) -> None:
-    """Evaluate a model on annotated passages; write metrics.json and report.md.
+    """Evaluate a model on annotated passages, with baselines, plots and errors.
 
-    Example: trafficlens evaluate --model models/default --data data/splits/test.jsonl
+    Writes metrics.json, report.md, a self-contained report.html and PNG plots. With
+    --cv K it cross-validates the config instead and reports mean ± std per metric.
+
+    Example: trafficlens evaluate --model models/default --data data/splits/test.jsonl --gate
     """
-    from pipeline.evaluate import evaluate_files, write_report
+    from pipeline.config import load_config, parse_overrides
+    from pipeline.corpus import read_corpus
+    from pipeline.evaluate import check_gates, evaluate_files
+    from pipeline.evaluate import compare as compare_metrics
     from pipeline.model import load_model
-    from pipeline.report import summary_table
+    from pipeline.outputs import write_text
+    from pipeline.report import summary_table, write_reports
 
     with user_errors():
-        loaded = load_model(model)
+        cfg = load_config(config, parse_overrides(ctx.args))
+        if cv is not None:
+            from pipeline.crossval import cross_validate, cv_table
+
+            passages = read_corpus(data, cfg.label_sets, exclude=cfg.data.holdout_files)
+            result = cross_validate(passages, cfg, cv, progress=_say)
+            table = cv_table(result)
+            write_text(report_dir / "cv_metrics.json", json.dumps(result, indent=2) + "\n")
+            write_text(report_dir / "cv_report.md", "# trafficlens cross-validation\n\n" + table)
+            typer.echo(table)
+            typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
+            return
+        loaded = load_model(model, expect=cfg)
+        loaded.config = replace(loaded.config, report=cfg.report)
         result = evaluate_files(loaded, data)
-        paths = write_report(result, loaded, report_dir, data)
+        comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)
+                      if compare else None)
+        failures = check_gates(result.metrics, cfg.gates) if gate else None
+        paths = write_reports(result, loaded, report_dir, data, comparison, failures)
         typer.echo(summary_table(result.metrics))
-        typer.echo(f"wrote {', '.join(str(p) for p in paths)}")
+        if comparison:
+            for r in comparison["rows"]:
+                if r["drop"]:
+                    typer.echo(f"DROP {r['set']}.{r['label']}: {r['old']:.3f} -> {r['new']:.3f}")
+        typer.echo(f"wrote {', '.join(str(p) for p in paths[:3])} and {len(paths) - 3} plots")
+        if failures is not None:
+            if failures:
+                typer.echo("quality gate FAILED:\n  " + "\n  ".join(failures), err=True)
+                raise typer.Exit(1)
+            typer.echo("quality gate passed")
 
 
 @app.command()

@@ -83,6 +83,15 @@ class Predict:
 
 
 @dataclass(frozen=True)
+class Report:
+    """What ``evaluate`` puts in its report."""
+
+    max_errors: int = 5  # most confident false positives / negatives shown per label
+    top_features: int = 15
+    compare_tolerance: float = 0.02  # an F1 drop larger than this is marked
+
+
+@dataclass(frozen=True)
 class DataChecks:
     """What ``trafficlens data check`` requires of a corpus (0 / empty = not checked)."""
 
@@ -111,6 +120,8 @@ class Config:
     thresholds: Thresholds = field(default_factory=Thresholds)
     predict: Predict = field(default_factory=Predict)
     data: DataChecks = field(default_factory=DataChecks)
+    report: Report = field(default_factory=Report)
+    gates: dict[str, dict[str, float]] = field(default_factory=dict)
     source: Path | None = None
 
     @property
@@ -219,15 +230,27 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
         kwargs["seed"] = _typed(name, "seed", raw.pop("seed"), int)
     sections = {"paths": Paths, "preprocess": Preprocess, "features": Features,
                 "model": Model, "thresholds": Thresholds, "predict": Predict,
-                "data": DataChecks}
+                "data": DataChecks, "report": Report}
     for section, cls in sections.items():
         kwargs[section] = _section(name, section, cls, raw.pop(section, {}))
+    kwargs["gates"] = _gates(name, raw.pop("gates", {}))
     for key in raw:
-        if key not in ("gates",):
-            raise PipelineError(f"{name}: unknown section or key {key!r}")
+        raise PipelineError(f"{name}: unknown section or key {key!r}")
     cfg = Config(**kwargs)
     _validate(name, cfg)
     return cfg
+
+
+def _gates(name: str, raw: Any) -> dict[str, dict[str, float]]:
+    """``[gates]``: ``macro_f1 = {set = min}`` and optional ``label_f1 = {"set.label" = min}``."""
+    if not isinstance(raw, dict):
+        raise PipelineError(f"{name}: [gates] must be a table")
+    out = {}
+    for key, table in raw.items():
+        if key not in ("macro_f1", "label_f1") or not isinstance(table, dict):
+            raise PipelineError(f"{name}: gates.{key}: expected macro_f1 or label_f1 tables")
+        out[key] = {str(k): _typed(name, f"gates.{key}.{k}", v, float) for k, v in table.items()}
+    return out
 
 
 def _section(name: str, section: str, cls: type, values: Any) -> Any:

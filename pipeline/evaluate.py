@@ -1,19 +1,25 @@
-"""Score a model on annotated passages, exactly as ``predict`` would label them."""
+"""Score a model on annotated passages, exactly as ``predict`` would label them.
+
+Besides the model's metrics, an evaluation holds the keyword and prior baselines on
+the same passages, the most confident errors per label, and the strongest features
+per label, so a reviewer can judge the model from one report.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pipeline.baselines import keyword_baseline, prior_baseline
 from pipeline.corpus import Passage, label_matrix, read_corpus
+from pipeline.errors import PipelineError
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel
-from pipeline.outputs import write_text
 
 
 @dataclass
@@ -25,14 +31,25 @@ class Evaluation:
     scores: np.ndarray
     P: np.ndarray
     metrics: dict[str, Any]
+    baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> Evaluation:
-    """Classify each passage as a one-passage document and compare with its labels."""
+    """Classify each passage as a one-passage document; compare with labels and baselines."""
+    texts = [p.text for p in passages]
     Y = label_matrix(passages, model.config)
-    scores = model.score_texts([p.text for p in passages])
+    sentences = list(model.preprocessor.stream(texts))
+    scores = model.score_texts(texts, sentences)
     P = model.decide(scores)
-    return Evaluation(list(passages), Y, scores, P, all_metrics(Y, P, model.columns))
+    metrics = all_metrics(Y, P, model.columns, scores, model.thresholds)
+    baselines = {
+        "keyword": all_metrics(Y, keyword_baseline(model, texts, sentences), model.columns),
+        "prior": all_metrics(Y, prior_baseline(model, len(texts)), model.columns),
+    }
+    metrics["baselines"] = {name: {s: {"macro_f1": m[s]["macro_f1"], "micro_f1": m[s]["micro_f1"]}
+                                   for s in _sets(model)}
+                            for name, m in baselines.items()}
+    return Evaluation(list(passages), Y, scores, P, metrics, baselines)
 
 
 def evaluate_files(model: TraffickingModel, data: Sequence[Path]) -> Evaluation:
@@ -40,14 +57,96 @@ def evaluate_files(model: TraffickingModel, data: Sequence[Path]) -> Evaluation:
     return evaluate_passages(model, read_corpus(data, model.config.label_sets))
 
 
-def write_report(evaluation: Evaluation, model: TraffickingModel, report_dir: Path,
-                 data: Sequence[Path]) -> list[Path]:
-    """Write ``metrics.json`` and ``report.md`` to ``report_dir``; return their paths."""
-    from pipeline.report import markdown_report
+def _sets(model: TraffickingModel) -> list[str]:
+    return [s.name for s in model.config.label_sets]
 
-    report_dir = Path(report_dir)
-    metrics = dict(evaluation.metrics)
-    metrics_path, md_path = report_dir / "metrics.json", report_dir / "report.md"
-    write_text(metrics_path, json.dumps(metrics, indent=2) + "\n")
-    write_text(md_path, markdown_report(evaluation, model, data))
-    return [metrics_path, md_path]
+
+def confident_errors(evaluation: Evaluation, model: TraffickingModel, limit: int
+                     ) -> dict[tuple[str, str], dict[str, list[dict[str, Any]]]]:
+    """Per label, the false positives with the highest scores and false negatives with
+    the lowest, at most ``limit`` of each."""
+    out = {}
+    for j, col in enumerate(model.columns):
+        y, p, s = evaluation.Y[:, j], evaluation.P[:, j], evaluation.scores[:, j]
+        fp = np.flatnonzero((y == 0) & (p == 1))
+        fn = np.flatnonzero((y == 1) & (p == 0))
+        fp = fp[np.argsort(-s[fp], kind="stable")][:limit]
+        fn = fn[np.argsort(s[fn], kind="stable")][:limit]
+        out[col] = {
+            kind: [{"id": evaluation.passages[i].id, "score": round(float(s[i]), 3),
+                    "text": evaluation.passages[i].text} for i in idx]
+            for kind, idx in (("false_positives", fp), ("false_negatives", fn))
+        }
+    return out
+
+
+def top_features(model: TraffickingModel, k: int) -> dict[tuple[str, str], list[tuple[str, float]]]:
+    """The ``k`` features with the largest positive weight per label (linear models)."""
+    features = model.estimator.named_steps["features"]
+    classifier = model.estimator.named_steps["classifier"]
+    cue_names = [key for key in model.cues]
+    names = np.array(features.feature_names(cue_names))
+    out = {}
+    for j, col in enumerate(model.columns):
+        coef = _coefficients(classifier.estimators_[j])
+        if coef is None:
+            out[col] = []
+            continue
+        order = np.argsort(-coef, kind="stable")[:k]
+        out[col] = [(str(names[i]), round(float(coef[i]), 3)) for i in order if coef[i] > 0]
+    return out
+
+
+def _coefficients(estimator: Any) -> np.ndarray | None:
+    if hasattr(estimator, "coef_"):
+        return np.asarray(estimator.coef_).ravel()
+    calibrated = getattr(estimator, "calibrated_classifiers_", None)
+    if calibrated:  # CalibratedClassifierCV: average the folds' linear models
+        return np.mean([np.asarray(c.estimator.coef_).ravel() for c in calibrated], axis=0)
+    return None
+
+
+def compare(metrics: dict[str, Any], old_path: Path, tolerance: float) -> dict[str, Any]:
+    """Changes against an earlier ``metrics.json``: macro-F1 per set and F1 per label.
+
+    A change below ``-tolerance`` is marked as a drop.
+    """
+    try:
+        old = json.loads(Path(old_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise PipelineError(f"{old_path}: cannot read earlier metrics ({err})") from None
+    rows = []
+    for set_name, m in metrics.items():
+        if not isinstance(m, dict) or "per_label" not in m:
+            continue
+        o = old.get(set_name)
+        if not isinstance(o, dict) or "per_label" not in o:
+            raise PipelineError(f"{old_path}: {set_name}: missing in the earlier metrics")
+        items = [("(macro)", m["macro_f1"], o.get("macro_f1"))]
+        items += [(lab, v["f1"], o["per_label"].get(lab, {}).get("f1"))
+                  for lab, v in m["per_label"].items()]
+        for label, new, before in items:
+            delta = None if before is None else round(new - before, 4)
+            rows.append({"set": set_name, "label": label, "old": before, "new": new,
+                         "delta": delta, "drop": delta is not None and delta < -tolerance})
+    return {"against": str(old_path), "tolerance": tolerance, "rows": rows,
+            "drops": sum(r["drop"] for r in rows)}
+
+
+def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
+    """Figures below the config's ``[gates]``; an empty list means the gate passes."""
+    failures = []
+    for set_name, minimum in gates.get("macro_f1", {}).items():
+        value = metrics.get(set_name, {}).get("macro_f1")
+        if value is None:
+            failures.append(f"{set_name}: no such label set in the metrics")
+        elif value < minimum:
+            failures.append(f"{set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
+    for key, minimum in gates.get("label_f1", {}).items():
+        set_name, _, label = key.partition(".")
+        value = metrics.get(set_name, {}).get("per_label", {}).get(label, {}).get("f1")
+        if value is None:
+            failures.append(f"{key}: no such label in the metrics")
+        elif value < minimum:
+            failures.append(f"{key} F1 {value:.3f} < gate {minimum:.3f}")
+    return failures

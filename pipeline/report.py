@@ -1,53 +1,205 @@
-"""Human-readable evaluation output: a Markdown report and a compact console table."""
+"""Evaluation reports: one list of blocks rendered as Markdown, as self-contained HTML,
+and as a compact console table.
+
+Blocks are ``("h", level, text)``, ``("p", text)``, ``("table", header, rows)`` and
+``("img", path, caption)``; the HTML embeds images as base64 so it opens on its own.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from pipeline.evaluate import Evaluation
+from pipeline.evaluate import Evaluation, confident_errors, top_features
 from pipeline.model import TraffickingModel
+from pipeline.outputs import write_text
+from pipeline.plots import pr_curves, reliability
+
+Block = tuple
 
 
-def summary_table(metrics: dict) -> str:
+def summary_table(metrics: dict[str, Any]) -> str:
     """A compact fixed-width table: one row per label set, then per label."""
     lines = [f"{'label':26s} {'P':>6s} {'R':>6s} {'F1':>6s} {'n':>5s}"]
     for set_name, m in metrics.items():
-        if not isinstance(m, dict):
+        if not isinstance(m, dict) or "per_label" not in m:
             continue
         lines.append(f"{set_name + ' (macro / micro / samples F1)':26s} "
                      f"{m['macro_f1']:.3f} / {m['micro_f1']:.3f} / {m['samples_f1']:.3f}")
         for lab, s in m["per_label"].items():
             lines.append(f"  {lab:24s} {s['precision']:6.3f} {s['recall']:6.3f} "
                          f"{s['f1']:6.3f} {s['support']:5d}")
+    for name, sets in metrics.get("baselines", {}).items():
+        lines.append(f"{name} baseline macro-F1: " +
+                     ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
     lines.append(f"records: {metrics['n_records']}")
     return "\n".join(lines)
 
 
-def markdown_report(evaluation: Evaluation, model: TraffickingModel,
-                    data: Sequence[Path]) -> str:
-    """The evaluation as Markdown: averages per set, then per-label figures."""
+def _sets(metrics: dict[str, Any]) -> list[str]:
+    return [k for k, v in metrics.items() if isinstance(v, dict) and "per_label" in v]
+
+
+def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence[Path],
+                 plots: dict[str, dict[str, Path]], comparison: dict[str, Any] | None,
+                 gate_failures: list[str] | None) -> list[Block]:
+    """Everything the report says, in order."""
     m = evaluation.metrics
-    thresholds = {col: float(t) for col, t in zip(model.columns, model.thresholds, strict=True)}
-    out = ["# trafficlens evaluation", "",
-           f"- data: {', '.join(str(d) for d in data)} ({m['n_records']} passages)",
-           f"- model: trained {model.card.get('created', '?')} on "
-           f"{model.card.get('training_data', {}).get('n_passages', '?')} passages "
-           f"(sha256 {str(model.card.get('training_data', {}).get('sha256', '?'))[:12]})",
-           "- each passage is scored as `predict` scores a document: the maximum over its "
-           "sentences, then the label's tuned threshold", ""]
-    out += ["## Averages", "", "| set | macro F1 | micro F1 | samples F1 |", "|---|---|---|---|"]
-    for set_name, sm in m.items():
-        if isinstance(sm, dict):
-            out.append(f"| {set_name} | {sm['macro_f1']:.3f} | {sm['micro_f1']:.3f} | "
-                       f"{sm['samples_f1']:.3f} |")
-    for set_name, sm in m.items():
-        if not isinstance(sm, dict):
-            continue
-        out += ["", f"## {set_name}", "",
-                "| label | precision | recall | F1 | support | threshold |",
-                "|---|---|---|---|---|---|"]
-        for lab, s in sm["per_label"].items():
-            out.append(f"| {lab} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | "
-                       f"{s['support']} | {thresholds[(set_name, lab)]:.2f} |")
-    return "\n".join(out) + "\n"
+    rep = model.config.report
+    td = model.card.get("training_data", {})
+    blocks: list[Block] = [
+        ("h", 1, "trafficlens evaluation"),
+        ("p", f"Data: {', '.join(str(d) for d in data)} ({m['n_records']} passages). "
+              f"Model trained {model.card.get('created', '?')} on {td.get('n_passages', '?')} "
+              f"passages (sha256 {str(td.get('sha256', '?'))[:12]}). Each passage is scored "
+              "as `predict` scores a document: the maximum over its sentences, then the "
+              "label's tuned threshold."),
+    ]
+    if gate_failures is not None:
+        verdict = ("PASSED" if not gate_failures else
+                   "FAILED: " + "; ".join(gate_failures))
+        blocks.append(("p", f"Quality gate: {verdict}"))
+    blocks += [("h", 2, "Model and baselines"),
+               ("p", "Keyword baseline: a passage gets every label whose cue terms occur in "
+                     "it. Prior baseline: every passage gets the labels most training "
+                     "passages have (none). Same passages, same run.")]
+    rows = []
+    for s in _sets(m):
+        for name, mm in [("model", m), *evaluation.baselines.items()]:
+            sm = mm[s]
+            rows.append([s, name, f"{sm['macro_f1']:.3f}", f"{sm['micro_f1']:.3f}",
+                         f"{sm['samples_f1']:.3f}", f"{sm['subset_accuracy']:.3f}",
+                         f"{sm['hamming_loss']:.3f}"])
+    blocks.append(("table", ["set", "system", "macro F1", "micro F1", "samples F1",
+                             "subset accuracy", "Hamming loss"], rows))
+    verdicts = []
+    for s in _sets(m):
+        for name, mm in evaluation.baselines.items():
+            if m[s]["macro_f1"] <= mm[s]["macro_f1"]:
+                verdicts.append(f"{s}: the model does NOT beat the {name} baseline on macro-F1 "
+                                f"({m[s]['macro_f1']:.3f} vs {mm[s]['macro_f1']:.3f})")
+    blocks.append(("p", "; ".join(verdicts) if verdicts else
+                   "The model beats both baselines on macro-F1 in every label set."))
+    if comparison:
+        blocks += [("h", 2, f"Change against {comparison['against']}"),
+                   ("p", f"F1 drops larger than {comparison['tolerance']:.3f} are marked DROP "
+                         f"({comparison['drops']} found).")]
+        blocks.append(("table", ["set", "label", "old F1", "new F1", "change", ""],
+                       [[r["set"], r["label"], "-" if r["old"] is None else f"{r['old']:.3f}",
+                         f"{r['new']:.3f}", "-" if r["delta"] is None else f"{r['delta']:+.3f}",
+                         "DROP" if r["drop"] else ""] for r in comparison["rows"]]))
+    errors = confident_errors(evaluation, model, rep.max_errors)
+    features = top_features(model, rep.top_features)
+    for s in _sets(m):
+        blocks += [("h", 2, f"{s}: per label")]
+        keyword = evaluation.baselines.get("keyword", {}).get(s, {}).get("per_label", {})
+        blocks.append(("table", ["label", "precision", "recall", "F1", "support", "threshold",
+                                 "TP", "FP", "FN", "TN", "Brier", "keyword F1"],
+                       [[lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}",
+                         v["support"], f"{v.get('threshold', 0):.2f}", v["tp"], v["fp"],
+                         v["fn"], v["tn"], f"{v.get('brier', 0):.3f}",
+                         f"{keyword.get(lab, {}).get('f1', 0):.3f}"]
+                        for lab, v in m[s]["per_label"].items()]))
+        for kind, caption in (("pr", "precision-recall curves"), ("reliability", "reliability")):
+            if s in plots.get(kind, {}):
+                blocks.append(("img", plots[kind][s], f"{s}: {caption}"))
+        blocks.append(("h", 3, f"{s}: strongest features"))
+        blocks.append(("table", ["label", f"top {rep.top_features} positive features (weight)"],
+                       [[lab, ", ".join(f"{n} ({w:.2f})" for n, w in features[(s, lab)])]
+                        for lab in m[s]["per_label"]]))
+        blocks.append(("h", 3, f"{s}: most confident errors (at most {rep.max_errors} each)"))
+        rows = []
+        for lab in m[s]["per_label"]:
+            for kind, items in errors[(s, lab)].items():
+                for e in items:
+                    rows.append([lab, "FP" if kind == "false_positives" else "FN", e["id"],
+                                 f"{e['score']:.3f}", e["text"]])
+        blocks.append(("table", ["label", "error", "id", "score", "text"], rows) if rows else
+                      ("p", "No errors."))
+    return blocks
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: list[Block], base: Path) -> str:
+    out = []
+    for block in blocks:
+        kind = block[0]
+        if kind == "h":
+            out += ["#" * block[1] + " " + block[2], ""]
+        elif kind == "p":
+            out += [block[1], ""]
+        elif kind == "table":
+            out.append("| " + " | ".join(block[1]) + " |")
+            out.append("|" + "---|" * len(block[1]))
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block[2]]
+            out.append("")
+        elif kind == "img":
+            out += [f"![{block[2]}]({Path(block[1]).relative_to(base)})", ""]
+    return "\n".join(out)
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#1b1b1b}table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}
+td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f0f2f5}img{max-width:100%;border:1px solid #eee;margin:.5em 0}
+figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:.85em;color:#555}"""
+
+
+def to_html(blocks: list[Block]) -> str:
+    out = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+           "<title>trafficlens evaluation</title>", f"<style>{CSS}</style></head><body>"]
+    for block in blocks:
+        kind = block[0]
+        if kind == "h":
+            out.append(f"<h{block[1]}>{html.escape(block[2])}</h{block[1]}>")
+        elif kind == "p":
+            out.append(f"<p>{html.escape(block[1])}</p>")
+        elif kind == "table":
+            out.append("<table><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in block[1])
+                       + "</tr>")
+            for row in block[2]:
+                out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+                           + "</tr>")
+            out.append("</table>")
+        elif kind == "img":
+            data = base64.b64encode(Path(block[1]).read_bytes()).decode("ascii")
+            out.append(f"<figure><img alt='{html.escape(block[2])}' "
+                       f"src='data:image/png;base64,{data}'><figcaption>"
+                       f"{html.escape(block[2])}</figcaption></figure>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def write_reports(evaluation: Evaluation, model: TraffickingModel, report_dir: Path,
+                  data: Sequence[Path], comparison: dict[str, Any] | None = None,
+                  gate_failures: list[str] | None = None) -> list[Path]:
+    """Write metrics.json, report.md, report.html and PNG plots; return the paths."""
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    m = evaluation.metrics
+    plots: dict[str, dict[str, Path]] = {"pr": {}, "reliability": {}}
+    for s in _sets(m):
+        idx = [j for j, (name, _) in enumerate(model.columns) if name == s]
+        labels = [model.columns[j][1] for j in idx]
+        Y, scores = evaluation.Y[:, idx], evaluation.scores[:, idx]
+        plots["pr"][s] = pr_curves(Y, scores, labels, model.thresholds[idx], s,
+                                   report_dir / f"pr_{s}.png")
+        plots["reliability"][s] = reliability(Y, scores, s, report_dir / f"reliability_{s}.png")
+    metrics = dict(m)
+    if comparison:
+        metrics["comparison"] = comparison
+    if gate_failures is not None:
+        metrics["gate"] = {"passed": not gate_failures, "failures": gate_failures}
+    blocks = build_blocks(evaluation, model, data, plots, comparison, gate_failures)
+    paths = [report_dir / "metrics.json", report_dir / "report.md", report_dir / "report.html"]
+    write_text(paths[0], json.dumps(metrics, indent=2) + "\n")
+    write_text(paths[1], to_markdown(blocks, report_dir))
+    write_text(paths[2], to_html(blocks))
+    return paths + [p for kind in plots.values() for p in kind.values()]

@@ -96,13 +96,21 @@ def fit_model(passages: Sequence[Passage], config: Config,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "label_sets": {s.name: list(s.labels) for s in config.label_sets},
         "training_data": {"n_passages": len(passages), "sha256": fingerprint(passages),
-                          "files": sorted({p.path for p in passages})},
+                          "files": sorted({p.path for p in passages}),
+                          "prevalence": _prevalence(Y, config)},
         "cv_metrics": {"folds": k, "note": "out-of-fold scores, thresholds tuned on the same "
                        "scores (slightly optimistic)", **cv},
         "versions": library_versions(),
     }
     return TraffickingModel(config, estimator, tuner.thresholds_, cues, card,
                             _maker=maker, _preprocessor=pre)
+
+
+def _prevalence(Y: np.ndarray, config: Config) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for j, (s, lab) in enumerate(config.all_labels):
+        out.setdefault(s, {})[lab] = round(float(Y[:, j].mean()), 4)
+    return out
 
 
 def _estimator(config: Config, Y: np.ndarray) -> Any:

@@ -166,7 +166,7 @@ def test_missing_path_and_empty_dir(tmp_path: Path, config: Config):
     with pytest.raises(PipelineError, match="no such file or directory"):
         read_corpus([tmp_path / "nope.jsonl"], config.label_sets)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PipelineError, match="no .jsonl files"):
+    with pytest.raises(PipelineError, match=r"no \.jsonl files"):
         read_corpus([tmp_path / "empty"], config.label_sets)
 
 

@@ -78,8 +78,8 @@ def test_evidence_offsets_slice_the_document(doc_records, model: TraffickingMode
 
 
 def test_evidence_count(model: TraffickingModel):
-    one = list(predict_documents(model, DOCS[:1], evidence=1))[0]
-    none = list(predict_documents(model, DOCS[:1], evidence=0))[0]
+    one = next(predict_documents(model, DOCS[:1], evidence=1))
+    none = next(predict_documents(model, DOCS[:1], evidence=0))
     assert one["labels"] == none["labels"] and one["labels"]["stage"]
     assert all(len(items) == 1 for per in one["evidence"].values() for items in per.values())
     assert all(items == [] for per in none["evidence"].values() for items in per.values())
@@ -100,7 +100,7 @@ def test_sentence_level(model: TraffickingModel):
     assert records[3]["error"].startswith("binary") and records[3]["sentence"] is None
     assert records[5]["id"] == "d3#0" and records[5]["error"].startswith("no sentence")
     # a document's scores are the maximum of its sentences' scores
-    doc = list(predict_documents(model, DOCS[:1]))[0]
+    doc = next(predict_documents(model, DOCS[:1]))
     for s, per in doc["scores"].items():
         for lab, score in per.items():
             assert score == max(r["scores"][s][lab] for r in d1)

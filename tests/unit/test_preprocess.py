@@ -176,5 +176,5 @@ def test_cache_key_includes_settings(tmp_path: Path):
 
 
 def test_unknown_spacy_model_is_a_pipeline_error():
-    with pytest.raises(PipelineError, match="preprocess.spacy_model"):
+    with pytest.raises(PipelineError, match=r"preprocess\.spacy_model"):
         load_nlp("no_such_spacy_pipeline_xyz", "en")

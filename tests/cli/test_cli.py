@@ -1,0 +1,466 @@
+"""End-to-end tests of the ``trafficlens`` command line (in-process with CliRunner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import __version__
+from pipeline.cli import app
+from pipeline.config import Config
+from pipeline.model import CARD_FILE, MODEL_FILE
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def invoke(*args: str, input: str | None = None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def flat(text: str) -> str:
+    """Output with whitespace runs collapsed (help text is wrapped to the terminal)."""
+    return " ".join(text.split())
+
+
+def assert_user_error(res, *fragments: str) -> None:
+    """Exit 1 with one ``error:`` line on stderr naming ``fragments``, and no traceback."""
+    assert res.exit_code == 1, res.output
+    assert isinstance(res.exception, SystemExit)
+    lines = res.stderr.strip().splitlines()
+    assert lines and lines[0].startswith("error: ")
+    for fragment in fragments:
+        assert fragment in res.stderr
+    assert "Traceback" not in res.output
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+# --- help, version, python -m ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [
+    [], ["train"], ["evaluate"], ["predict"], ["info"], ["summarize"],
+    ["data", "check"], ["data", "split"], ["data", "agreement"],
+])
+def test_help_shows_a_runnable_example(command: list[str]):
+    res = invoke(*command, "--help")
+    assert res.exit_code == 0, res.output
+    example = "Example: trafficlens " + (" ".join(command) if command else "predict")
+    assert example in flat(res.output)
+
+
+def test_version():
+    res = invoke("--version")
+    assert res.exit_code == 0 and res.output.strip() == f"trafficlens {__version__}"
+
+
+def test_no_arguments_shows_usage():
+    res = invoke()
+    assert "Usage" in res.output and "predict" in res.output
+
+
+def test_python_m_pipeline_help():
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--help"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: trafficlens" in flat(proc.stdout)
+    assert "Example: trafficlens predict" in flat(proc.stdout)
+    for command in ("train", "evaluate", "predict", "info", "data"):
+        assert command in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+# --- data check ----------------------------------------------------------------------
+
+
+def test_data_check_names_line(tmp_path: Path, test_toml: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "p1", "text": "x", "stage": ["recruit"], "technology": []}\n',
+                   encoding="utf-8")
+    res = invoke("data", "check", bad, "--config", test_toml)
+    assert_user_error(res, "bad.jsonl:1", "stage", "'recruit'")
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_data_check_reports_every_problem(tmp_path: Path, test_toml: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"id": "p1", "text": "fine", "stage": [], "technology": []}\n'
+        '{"id": "p2", "text": "x", "stage": ["recruit"], "technology": []}\n'
+        '{"id": "p3", "stage": [], "technology": []}\n'
+        '{"id": "p4", "text": "y", "stage": []\n'
+        '{"id": "p1", "text": "z", "stage": [], "technology": []}\n'
+        '{"id": "p6", "text": "w", "stage": []}\n', encoding="utf-8")
+    res = invoke("data", "check", bad, "--config", test_toml)
+    assert_user_error(res, "(5 problems)", "bad.jsonl:2: stage: unknown label 'recruit'",
+                      "bad.jsonl:3: text:", "bad.jsonl:4: bad JSON",
+                      "bad.jsonl:5: id: duplicate id 'p1'", "bad.jsonl:6: technology:")
+    assert "bad.jsonl:1:" not in res.stderr
+
+
+def test_data_check_fixture_ok(mini_path: Path, test_toml: Path, passages):
+    res = invoke("data", "check", mini_path, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"passages: {len(passages)}")
+    assert "data check: OK" in res.stdout
+
+
+def test_data_check_failed_checks_exit_1(tmp_path: Path, config: Config, mini_path: Path,
+                                         passages):
+    labels = "\n".join(f"[labels.{s.name}]\nlabels = {json.dumps(list(s.labels))}"
+                       for s in config.label_sets)
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text(f"{labels}\n\n[data]\nmin_passages = 100000\n", encoding="utf-8")
+    res = invoke("data", "check", mini_path, "--config", cfg)
+    assert res.exit_code == 1
+    assert "data check: FAILED" in res.stdout
+    assert f"{len(passages)} passages, need at least 100000" in res.stdout
+
+
+def test_data_check_missing_config(mini_path: Path, tmp_path: Path):
+    res = invoke("data", "check", mini_path, "--config", tmp_path / "none.toml")
+    assert_user_error(res, "none.toml", "config file not found")
+
+
+# --- train ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cli_trained(tmp_path_factory: pytest.TempPathFactory, test_toml: Path):
+    out = tmp_path_factory.mktemp("cli") / "model"
+    res = invoke("train", "--config", test_toml, "--out", out, "--model.C", "2",
+                 "--thresholds.grid_step=0.02")
+    return out, res
+
+
+def test_train_writes_model_and_applies_overrides(cli_trained, passages):
+    out, res = cli_trained
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"saved {out} ({len(passages)} passages")
+    assert "cross-validated macro-F1: stage" in res.stdout and "technology" in res.stdout
+    assert "cross-validation fold 3/3" in res.stderr
+    card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
+    assert (out / MODEL_FILE).is_file()
+    assert card["config"]["model"]["C"] == 2.0  # the default (and test.toml) value is 4.0
+    assert card["config"]["thresholds"]["grid_step"] == 0.02
+    assert card["config"]["seed"] == 7
+    assert card["training_data"]["n_passages"] == len(passages)
+
+
+def test_train_refuses_existing_out(cli_trained, test_toml: Path):
+    out, _ = cli_trained
+    before = (out / CARD_FILE).read_bytes()
+    res = invoke("train", "--config", test_toml, "--out", out)
+    assert_user_error(res, str(out), "already exists", "--force")
+    assert (out / CARD_FILE).read_bytes() == before
+
+
+@pytest.mark.parametrize(("args", "fragments"), [
+    (["--model.Cee", "2"], ["model.Cee", "unknown setting"]),
+    (["--modle.C", "2"], ["'modle'"]),
+    (["--model.C", "big"], ["model.C", "expected float"]),
+    (["--model.C", "-1"], ["model.C", "must be > 0"]),
+    (["--model.C"], ["needs a value"]),
+    (["--thresholds.cv_folds", "60"], ["need at least 60"]),
+])
+def test_train_bad_overrides(tmp_path: Path, test_toml: Path, args, fragments):
+    res = invoke("train", "--config", test_toml, "--out", tmp_path / "m", *args)
+    assert_user_error(res, *fragments)
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_bad_data_names_line(tmp_path: Path, test_toml: Path, mini_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(mini_path.read_text(encoding="utf-8") +
+                   '{"id": "zz", "text": "x", "stage": ["bogus"], "technology": []}\n',
+                   encoding="utf-8")
+    n = len(bad.read_text(encoding="utf-8").splitlines())
+    res = invoke("train", "--config", test_toml, "--data", bad, "--out", tmp_path / "m")
+    assert_user_error(res, f"bad.jsonl:{n}: stage: unknown label 'bogus'")
+    assert not (tmp_path / "m").exists()
+
+
+def test_training_twice_gives_identical_metrics(cli_trained, test_toml: Path, mini_path: Path,
+                                                tmp_path: Path):
+    first, _ = cli_trained
+    second = tmp_path / "again"
+    res = invoke("train", "--config", test_toml, "--out", second, "--model.C", "2",
+                 "--thresholds.grid_step=0.02")
+    assert res.exit_code == 0, res.output
+    cards = [json.loads((d / CARD_FILE).read_text(encoding="utf-8")) for d in (first, second)]
+    assert cards[0]["thresholds"] == cards[1]["thresholds"]
+    metrics = []
+    for name, model_dir in (("r1", first), ("r2", second)):
+        res = invoke("evaluate", "--model", model_dir, "--data", mini_path,
+                     "--report-dir", tmp_path / name)
+        assert res.exit_code == 0, res.output
+        metrics.append((tmp_path / name / "metrics.json").read_bytes())
+    assert metrics[0] == metrics[1]
+
+
+# --- evaluate ------------------------------------------------------------------------
+
+
+def test_evaluate_writes_metrics(model_dir: Path, mini_path: Path, tmp_path: Path,
+                                 config: Config, passages):
+    report = tmp_path / "report"
+    res = invoke("evaluate", "--model", model_dir, "--data", mini_path, "--report-dir", report)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics) >= {s.name for s in config.label_sets} | {"n_records"}
+    assert metrics["n_records"] == len(passages)
+    for s in config.label_sets:
+        m = metrics[s.name]
+        assert set(m) >= {"macro_f1", "micro_f1", "samples_f1", "per_label"}
+        assert set(m["per_label"]) == set(s.labels)
+        for lab, row in m["per_label"].items():
+            assert set(row) >= {"precision", "recall", "f1", "support"}
+            assert row["support"] == sum(lab in p.labels[s.name] for p in passages)
+            assert all(0.0 <= row[k] <= 1.0 for k in ("precision", "recall", "f1"))
+        macro = sum(r["f1"] for r in m["per_label"].values()) / len(s.labels)
+        assert m["macro_f1"] == pytest.approx(macro, abs=1e-3)
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# trafficlens evaluation") and "| recruitment |" in md
+    assert f"records: {len(passages)}" in res.stdout
+    assert str(report / "metrics.json") in res.stdout
+
+
+def test_evaluate_bad_data(model_dir: Path, tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "p1", "text": "x", "stage": [], "technology": ["web"]}\n',
+                   encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", bad, "--report-dir", tmp_path / "r")
+    assert_user_error(res, "bad.jsonl:1: technology: unknown label 'web'")
+    assert not (tmp_path / "r").exists()
+
+
+# --- predict -------------------------------------------------------------------------
+
+
+def test_predict_folder_one_record_per_document(model_dir: Path, input_folder, tmp_path: Path):
+    out = tmp_path / "pred.jsonl"
+    res = invoke("predict", input_folder.root, "--model", model_dir, "--out", out)
+    assert res.exit_code == 0, res.output
+    records = read_jsonl(out)
+    assert len(records) == len(input_folder.ids)
+    assert {r["id"] for r in records} == input_folder.ids
+    for r in records:
+        if r["id"] in input_folder.errors:
+            assert input_folder.errors[r["id"]] in r["error"]
+            assert r["labels"] == {"stage": [], "technology": []}
+        else:
+            assert r["error"] is None and r["n_sentences"] >= 1
+            text = input_folder.texts[r["id"]]
+            for per_label in r["evidence"].values():
+                for items in per_label.values():
+                    for e in items:
+                        assert text[e["start"]:e["end"]] == e["text"]
+    assert any(items for r in records for per in r["evidence"].values()
+               for items in per.values())
+    summary = res.stderr.strip().splitlines()[-1]
+    assert summary.startswith(f"documents: {len(input_folder.ids)}, ")
+    assert f"errors: {len(input_folder.errors)}," in summary and str(out) in summary
+
+
+def test_predict_sentence_level(model_dir: Path, input_folder, tmp_path: Path):
+    out = tmp_path / "sent.jsonl"
+    res = invoke("predict", input_folder.root, "--model", model_dir, "--level", "sentence",
+                 "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    assert res.stderr == ""  # --quiet
+    records = read_jsonl(out)
+    assert {r["doc_id"] for r in records} == input_folder.ids
+    a_txt = str(input_folder.root / "a.txt")
+    a = [r for r in records if r["doc_id"] == a_txt]
+    assert [r["id"] for r in a] == [f"{a_txt}#1", f"{a_txt}#2"]
+    for r in records:
+        if r["error"] is None:
+            assert input_folder.texts[r["doc_id"]][r["start"]:r["end"]] == r["text"]
+    latin = [r for r in records if r["doc_id"].endswith("g_latin1.txt")]
+    assert latin and latin[0]["text"].startswith("Caf\u00e9 workers")
+
+
+def test_predict_evidence_matches_sentence_records(model_dir: Path, tmp_path: Path):
+    doc = tmp_path / "case.txt"
+    doc.write_text("Case 12\n\nHer passport was taken on arrival.  She owed 9,000 euros.\n\n"
+                   "The ads for her were placed on escort websites every morning.\n",
+                   encoding="utf-8")
+    res_doc = invoke("predict", doc, "--model", model_dir, "-q")
+    res_sent = invoke("predict", doc, "--model", model_dir, "-q", "--level", "sentence")
+    assert res_doc.exit_code == 0 and res_sent.exit_code == 0
+    (record,) = [json.loads(x) for x in res_doc.stdout.splitlines()]
+    sentences = {(r["start"], r["end"]): r for r in map(json.loads, res_sent.stdout.splitlines())}
+    text = doc.read_text(encoding="utf-8")
+    evidence = [e for per in record["evidence"].values() for items in per.values()
+                for e in items]
+    assert evidence
+    for e in evidence:
+        assert text[e["start"]:e["end"]] == e["text"] == sentences[(e["start"], e["end"])]["text"]
+
+
+def test_predict_csv(model_dir: Path, input_folder, tmp_path: Path, config: Config):
+    out = tmp_path / "pred.csv"
+    res = invoke("predict", input_folder.root, "--model", model_dir, "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert len(frame) == len(input_folder.ids)
+    assert set(frame["id"].astype(str)) == input_folder.ids
+    for s, lab in config.all_labels:
+        assert frame[f"score_{s}_{lab}"].between(0, 1).all()
+    assert {"stage", "technology", "evidence", "error", "n_sentences"} <= set(frame.columns)
+    errors = frame[frame["error"] != ""]
+    assert set(errors["id"]) == set(input_folder.errors)
+
+
+def test_predict_stdout_and_stdin(model_dir: Path):
+    res = invoke("predict", "-", "--model", model_dir, "-q",
+                 input="Her passport was taken on arrival. She could not leave.\n")
+    assert res.exit_code == 0, res.output
+    (record,) = [json.loads(x) for x in res.stdout.splitlines()]
+    assert record["id"] == "stdin" and record["source"] == "stdin"
+    assert record["n_sentences"] == 2 and record["error"] is None
+    empty = invoke("predict", "-", "--model", model_dir, "-q", input="")
+    (record,) = [json.loads(x) for x in empty.stdout.splitlines()]
+    assert empty.exit_code == 0 and record["error"] == "empty input on stdin"
+
+
+def test_predict_evidence_option(model_dir: Path):
+    text = "Her passport was taken. She was beaten. She was locked in. She owed money.\n"
+    res = invoke("predict", "-", "--model", model_dir, "-q", "--evidence", "1", input=text)
+    (record,) = [json.loads(x) for x in res.stdout.splitlines()]
+    assert record["labels"]["stage"]
+    assert all(len(items) == 1 for per in record["evidence"].values() for items in per.values())
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--level", "paragraph"], "--level: 'paragraph' is not one of document, sentence"),
+    (["--evidence", "-1"], "--evidence: must be >= 0"),
+    (["--out", "pred.txt"], "unsupported output format"),
+])
+def test_predict_bad_options(model_dir: Path, input_folder, tmp_path: Path, args, fragment):
+    args = [str(tmp_path / a) if a.endswith(".txt") else a for a in args]
+    res = invoke("predict", input_folder.root, "--model", model_dir, *args)
+    assert_user_error(res, fragment)
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def _tamper(model_dir: Path) -> None:
+    path = model_dir / MODEL_FILE
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def _truncate(model_dir: Path) -> None:
+    path = model_dir / MODEL_FILE
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _corrupt_card(model_dir: Path) -> None:
+    (model_dir / CARD_FILE).write_text('{"thresholds": {', encoding="utf-8")
+
+
+def _remove_dir(model_dir: Path) -> None:
+    import shutil
+
+    shutil.rmtree(model_dir)
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    (_tamper, "does not match the sha256"),
+    (_truncate, "changed or truncated"),
+    (_corrupt_card, "corrupt model card"),
+    (_remove_dir, "no model directory"),
+])
+def test_predict_with_broken_model(model_copy: Path, tmp_path: Path, damage, fragment):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Her passport was taken on arrival.", encoding="utf-8")
+    damage(model_copy)
+    res = invoke("predict", doc, "--model", model_copy)
+    assert_user_error(res, fragment, str(model_copy))
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert res.stdout == ""
+
+
+# --- info, summarize, data split, data agreement -------------------------------------
+
+
+def test_info(model_dir: Path, model, passages):
+    res = invoke("info", "--model", model_dir)
+    assert res.exit_code == 0, res.output
+    card = model.card
+    assert f"trained on {len(passages)} passages (sha256 {card['training_data']['sha256']})" \
+        in res.stdout
+    lines = res.stdout.splitlines()
+    for (_set, lab), t in zip(model.columns, model.thresholds, strict=True):
+        assert any(line.split()[:3] == [lab, "threshold", f"{t:.2f}"] for line in lines), lab
+    for s in model.config.label_sets:
+        assert f"{s.name}: cross-validated macro-F1 {card['cv_metrics'][s.name]['macro_f1']}" \
+            in res.stdout
+    assert json.loads(lines[-1])["trafficlens"] == __version__
+
+
+def test_info_missing_model(tmp_path: Path):
+    assert_user_error(invoke("info", "--model", tmp_path / "none"), "no model directory")
+
+
+def test_summarize(model_dir: Path, input_folder, tmp_path: Path):
+    out = tmp_path / "pred.jsonl"
+    assert invoke("predict", input_folder.root, "--model", model_dir, "--out", out,
+                  "-q").exit_code == 0
+    records = read_jsonl(out)
+    res = invoke("summarize", out)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"documents: {len(records)} ({len(input_folder.errors)} "
+                                 "with errors)")
+    for r in records:
+        assert f"{r['id']}: " in res.stdout
+    assert "stage x technology" in res.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\n', encoding="utf-8")
+    assert_user_error(invoke("summarize", bad), "bad.jsonl:1")
+
+
+def test_data_split(mini_path: Path, test_toml: Path, tmp_path: Path, passages):
+    out = tmp_path / "splits"
+    res = invoke("data", "split", mini_path, "--out-dir", out, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    train, test = read_jsonl(out / "train.jsonl"), read_jsonl(out / "test.jsonl")
+    train_ids, test_ids = {r["id"] for r in train}, {r["id"] for r in test}
+    assert not train_ids & test_ids
+    assert train_ids | test_ids == {p.id for p in passages}
+    assert 0 < len(test) < len(train)
+    assert res.stdout.startswith(f"train: {len(train)}, test: {len(test)}")
+    original = {p.id: p for p in passages}
+    for r in train + test:
+        assert r["text"] == original[r["id"]].text
+        assert tuple(r["stage"]) == original[r["id"]].labels["stage"]
+    # seeded: the same split again
+    again = tmp_path / "again"
+    assert invoke("data", "split", mini_path, "--out-dir", again,
+                  "--config", test_toml).exit_code == 0
+    assert (again / "test.jsonl").read_bytes() == (out / "test.jsonl").read_bytes()
+
+
+def test_data_agreement(mini_path: Path, test_toml: Path, tmp_path: Path, passages):
+    rows = read_jsonl(mini_path)
+    rows[0]["stage"] = [] if rows[0]["stage"] else ["control"]
+    second = tmp_path / "second.jsonl"
+    second.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows)), encoding="utf-8")
+    res = invoke("data", "agreement", mini_path, second, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"passages: {len(passages)}, with any disagreement: 1")
+    same = invoke("data", "agreement", mini_path, mini_path, "--config", test_toml)
+    assert "with any disagreement: 0" in same.stdout
+    assert "stage: macro-F1 1.000" in same.stdout
