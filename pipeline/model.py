@@ -101,11 +101,34 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _old(out: Path) -> Path:
+    return out.with_name(f".{out.name}.old")
+
+
+def recover(out: Path) -> None:
+    """Finish an interrupted replacement: if only the set-aside old model exists, restore it.
+
+    ``save_model`` moves the old directory aside and the new one in with two renames;
+    a run killed between them leaves ``.<name>.old`` and no ``<name>``.
+    """
+    out = Path(out)
+    old = _old(out)
+    if old.is_dir() and not out.exists():
+        os.replace(old, out)
+    elif old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Path:
-    """Write the model directory atomically; refuse to replace one unless ``force``."""
+    """Write the model directory atomically; refuse to replace one unless ``force``.
+
+    Files are written into a temporary directory beside ``out``, which then replaces
+    ``out``; an interrupted save leaves the previous model loadable.
+    """
     import skops.io as sio
 
     out = Path(out)
+    recover(out)
     if out.exists() and not force:
         raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -120,9 +143,7 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
         (tmp / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
         if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
+            old = _old(out)
             os.replace(out, old)
             os.replace(tmp, out)
             shutil.rmtree(old)
@@ -143,6 +164,7 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
     import skops.io as sio
 
     path = Path(path)
+    recover(path)
     card_path, model_path = path / CARD_FILE, path / MODEL_FILE
     if not path.is_dir():
         raise PipelineError(f"{path}: no model directory here (train one with `trafficlens train`)")
@@ -174,6 +196,7 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
     except Exception as err:  # skops raises many types for a damaged file
         raise PipelineError(
             f"{model_path}: cannot load model ({type(err).__name__}: {err})") from None
+    check_versions(card.get("versions", {}), path)
     if expect is not None:
         want = {s.name: list(s.labels) for s in expect.label_sets}
         have = {s.name: list(s.labels) for s in config.label_sets}
@@ -181,6 +204,30 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
             raise PipelineError(f"{path}: model labels {have} differ from the config's {want}; "
                                 "retrain the model with this config")
     return TraffickingModel(config, estimator, thresholds, cues, card)
+
+
+def _minor(version: str) -> str:
+    return ".".join(str(version).split(".")[:2])
+
+
+def check_versions(trained: dict[str, str], path: Path) -> None:
+    """Refuse a model whose scikit-learn major.minor differs from the installed one
+    (its estimators may not load or may score differently); warn for spaCy, whose
+    tokenizer may split text differently."""
+    import warnings
+
+    import sklearn
+    import spacy
+
+    have = trained.get("scikit-learn")
+    if have and _minor(have) != _minor(sklearn.__version__):
+        raise PipelineError(
+            f"{path}: trained with scikit-learn {have}, installed {sklearn.__version__}; "
+            "retrain it with `trafficlens train` (or install the matching scikit-learn)")
+    have = trained.get("spacy")
+    if have and _minor(have) != _minor(spacy.__version__):
+        warnings.warn(f"{path}: trained with spaCy {have}, installed {spacy.__version__}; "
+                      "predictions may differ slightly, retraining is advised", stacklevel=2)
 
 
 def _by_set(columns: list[tuple[str, str]], values: np.ndarray) -> dict[str, dict[str, float]]:

@@ -3,7 +3,8 @@
 Files are written to a temporary name beside the target and renamed on success, so
 an interrupted run never leaves a half-written output under the final name. CSV
 rows flatten labels (``;``-joined) and scores (one column per label) so the file
-opens directly in a spreadsheet; evidence goes in one JSON column.
+opens directly in a spreadsheet; evidence goes in one JSON column. Lone surrogates from
+broken input are written as U+FFFD, so every output file is valid UTF-8.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+from pipeline.preprocess import clean
 
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 
@@ -86,9 +89,9 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
     writer = None
     for record in records:
         if fmt == "jsonl":
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.write(clean(json.dumps(record, ensure_ascii=False)) + "\n")
         else:
-            row = flat_row(record)
+            row = {k: clean(v) if isinstance(v, str) else v for k, v in flat_row(record).items()}
             if writer is None:
                 writer = csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
                 writer.writeheader()

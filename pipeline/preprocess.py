@@ -30,6 +30,13 @@ from pipeline.errors import PipelineError
 NORMALIZER_VERSION = "1"
 URL, EMAIL, NUM, CURRENCY = "<url>", "<email>", "<num>", "<currency>"
 PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """Replace lone surrogates (from broken input) with U+FFFD, one character for one,
+    so spaCy can encode the text and every offset still points into the original."""
+    return SURROGATE.sub("\ufffd", text)
 
 
 class Sentence(NamedTuple):
@@ -256,7 +263,8 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
         yield from results
 
     for text in texts:
-        pending.extend((n_texts, off, piece) for off, piece in split_long(text, max_chars))
+        pending.extend((n_texts, off, piece)
+                       for off, piece in split_long(clean(text), max_chars))
         n_texts += 1
         if len(pending) >= batch_size:
             yield from flush()
