@@ -28,7 +28,8 @@ def build_estimator(config: Config, *, min_positives: int | None = None) -> Pipe
         base = CalibratedClassifierCV(
             LinearSVC(C=m.C, class_weight=class_weight, max_iter=m.max_iter,
                       random_state=config.seed),
-            method="sigmoid", cv=_calibration_folds(m.calibration_folds, min_positives))
+            method="sigmoid", cv=_calibration_folds(m.calibration_folds, min_positives),
+            ensemble=m.calibration_ensemble)
     return Pipeline([("features", SegmentVectorizer.from_config(config.features)),
                      ("classifier", OneVsRestClassifier(base))])
 

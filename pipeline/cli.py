@@ -164,16 +164,24 @@ def evaluate(
 @app.command()
 def predict(
     inputs: Annotated[list[str], typer.Argument(
-        help="Files (.txt .md .jsonl .csv), folders (recursive), or - for stdin.")],
+        help="Files (.txt .md .html .pdf .docx .jsonl .csv .parquet), folders (recursive), "
+             "or - for stdin.")],
     model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
     out: Annotated[Path | None, typer.Option(
-        help="Output file: .jsonl (default) or .csv. Default: JSONL on stdout.")] = None,
+        help="Output file: .jsonl, .csv or .parquet. Default: JSONL on stdout.")] = None,
     level: Annotated[str, typer.Option(help="One record per 'document' or per 'sentence'.")]
     = "document",
     evidence: Annotated[int | None, typer.Option(
         help="Evidence sentences per label (default: the model's config).")] = None,
-    text_column: Annotated[str, typer.Option(help="Text field of .jsonl/.csv inputs.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Id field of .jsonl/.csv inputs.")] = "id",
+    text_column: Annotated[str, typer.Option(help="Text field of table inputs.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Id field of table inputs.")] = "id",
+    n_jobs: Annotated[int, typer.Option(help="Worker processes (model loaded once each).")]
+    = 1,
+    engine: Annotated[str, typer.Option(help="'local' or 'dask'.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted run: skip documents already in --out.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Label documents by stage and technology, with the sentences that justify each label.
@@ -181,12 +189,12 @@ def predict(
     Every input document gives exactly one record (one per sentence with --level
     sentence); a document that cannot be read gets a record with an "error" field.
 
-    Example: trafficlens predict data/examples --out predictions.csv
+    Example: trafficlens predict data/examples --out predictions.csv --n-jobs 2
     """
-    from pipeline.inputs import ReadOptions, read_inputs
+    from pipeline.inputs import ReadOptions
     from pipeline.model import load_model
-    from pipeline.outputs import write_records
-    from pipeline.predict import LEVELS, predict_documents
+    from pipeline.predict import LEVELS
+    from pipeline.run import run_predict
 
     with user_errors():
         if level not in LEVELS:
@@ -194,25 +202,14 @@ def predict(
         if evidence is not None and evidence < 0:
             raise PipelineError("--evidence: must be >= 0")
         loaded = load_model(model)
-        start = time.perf_counter()
-        stats = {"documents": 0, "sentences": 0, "errors": 0}
-
-        def counted(records):
-            for r in records:
-                if level == "document" or r.get("sentence") in (None, 1):
-                    stats["documents"] += 1
-                stats["errors"] += r.get("error") is not None
-                stats["sentences"] += r.get("n_sentences", 1 if r.get("sentence") else 0)
-                yield r
-
-        docs = read_inputs(inputs, ReadOptions(text_column=text_column, id_column=id_column))
-        records = counted(predict_documents(loaded, _progress(docs, quiet), level=level,
-                                            evidence=evidence))
-        write_records(records, out)
+        stats = run_predict(
+            inputs, loaded, model, out=out, level=level, evidence=evidence,
+            read_options=ReadOptions(text_column=text_column, id_column=id_column),
+            n_jobs=n_jobs, engine=engine, scheduler=scheduler, resume=resume,
+            batch_docs=loaded.config.predict.batch_docs,
+            wrap=lambda docs: _progress(docs, quiet))
         if not quiet:
-            _say(f"documents: {stats['documents']}, sentences: {stats['sentences']}, "
-                 f"errors: {stats['errors']}, seconds: {time.perf_counter() - start:.1f}"
-                 + (f" -> {out}" if out else ""))
+            _say(stats.line() + (f" -> {out}" if out else ""))
 
 
 def _progress(items, quiet: bool):

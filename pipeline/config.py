@@ -65,6 +65,7 @@ class Model:
     class_weight: str | None = "balanced"
     max_iter: int = 2000
     calibration_folds: int = 3  # linear_svm only
+    calibration_ensemble: bool = True  # linear_svm: keep one model per calibration fold
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Predict:
     evidence_per_label: int = 3
+    batch_docs: int = 64  # documents per batch handed to a worker
     max_chars: int = 900_000  # documents longer than this are processed in pieces
 
 

@@ -8,6 +8,7 @@ and its cue-term counts per label.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -90,6 +91,9 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
                                      max_features=self.word_max_features,
                                      sublinear_tf=self.sublinear_tf, dtype=np.float32)
         self.word_.fit(X.tokens)
+        # the n-grams cut by min_df / max_features: not needed to transform, and by far
+        # the largest part of a saved model (scikit-learn documents them as removable)
+        self.word_.stop_words_ = None
         self.char_ = None
         if self.char:
             min_df = self.char_min_df if len(X) >= 2 * self.char_min_df else 1
@@ -98,6 +102,7 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
                                          min_df=min_df, max_features=self.char_max_features,
                                          sublinear_tf=self.sublinear_tf, dtype=np.float32)
             self.char_.fit(X.texts)
+            self.char_.stop_words_ = None
         self.n_cues_ = X.cues.shape[1] if self.cues else 0
         return self
 
@@ -109,6 +114,33 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
         if self.n_cues_:
             blocks.append(sp.csr_matrix(self.cue_weight * np.log1p(X.cues), dtype=np.float32))
         return sp.hstack(blocks, format="csr", dtype=np.float32)
+
+    def __getstate__(self) -> dict:
+        """Persist each vocabulary as one string array instead of a dict of numpy ints.
+
+        skops writes a dict entry by entry (tens of thousands of nodes and files), which
+        made model files ~70 MB and slow to load; one array is compact and fast.
+        """
+        state = dict(super().__getstate__())  # Python returns the live __dict__
+        for name in ("word_", "char_"):
+            vectorizer = state.get(name)
+            if vectorizer is not None and hasattr(vectorizer, "vocabulary_"):
+                vectorizer = copy.copy(vectorizer)
+                terms = np.empty(len(vectorizer.vocabulary_), dtype=object)
+                for term, index in vectorizer.vocabulary_.items():
+                    terms[index] = term
+                del vectorizer.vocabulary_
+                state[name] = vectorizer
+                state[f"{name}terms"] = terms.astype(str)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        for name in ("word_", "char_"):
+            terms = state.pop(f"{name}terms", None)
+            if terms is not None:
+                state[name].vocabulary_ = {str(t): i for i, t in enumerate(terms)}
+        super().__setstate__(state)
 
     def feature_names(self, cue_names: Sequence[str] = ()) -> list[str]:
         """Readable names: ``w:took passport``, ``c:'onio'``, ``cue:stage:control``."""

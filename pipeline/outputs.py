@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from pipeline.preprocess import clean
 
-FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
 @contextmanager
@@ -71,7 +71,7 @@ def output_format(path: Path | None) -> str:
     if fmt is None:
         from pipeline.errors import PipelineError
 
-        raise PipelineError(f"{path}: unsupported output format (use .jsonl or .csv)")
+        raise PipelineError(f"{path}: unsupported output format (use .jsonl, .csv or .parquet)")
     return fmt
 
 
@@ -97,4 +97,139 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
                 writer.writeheader()
             writer.writerow(row)
         n += 1
+    return n
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """The input document a record belongs to (sentence records carry ``doc_id``)."""
+    return str(record.get("doc_id") or record.get("id"))
+
+
+class ResumableOutput:
+    """Streams records to ``<out>.partial`` (JSONL, flushed per batch) and, on success,
+    writes ``out`` in its format from any earlier complete output plus the partial.
+
+    With ``resume``, the documents already in ``out`` or in a partial left by an
+    interrupted run are reported by :meth:`done` and kept; a line cut off by the
+    interruption is dropped.
+    """
+
+    def __init__(self, out: Path, *, resume: bool = False) -> None:
+        self.out = Path(out)
+        self.fmt = output_format(self.out)
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self.resume = resume
+        self._previous: set[str] = set()
+        self._fh: IO[str] | None = None
+
+    def done(self) -> set[str]:
+        """Ids of documents already written (empty unless resuming)."""
+        if not self.resume:
+            return set()
+        if self.out.exists():
+            self._previous = {record_key(r) for r in _read_any(self.out, self.fmt)}
+        return self._previous | _repair_partial(self.partial)
+
+    def __enter__(self) -> ResumableOutput:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        mode = "a" if self.resume and self.partial.exists() else "w"
+        self._fh = open(self.partial, mode, encoding="utf-8", newline="")
+        return self
+
+    def write(self, records: Iterable[dict[str, Any]]) -> int:
+        assert self._fh is not None
+        n = 0
+        for record in records:
+            self._fh.write(clean(json.dumps(record, ensure_ascii=False)) + "\n")
+            n += 1
+        self._fh.flush()
+        return n
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._fh is not None
+        self._fh.close()
+        if exc_type is None:
+            self._finish()
+
+    def _finish(self) -> None:
+        def records() -> Iterator[dict[str, Any]]:
+            if self.resume and self.out.exists():
+                yield from _read_any(self.out, self.fmt)
+            with open(self.partial, encoding="utf-8") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield json.loads(line)
+
+        if self.fmt == "parquet":
+            _write_parquet(records(), self.out)
+        else:
+            with atomic_writer(self.out) as fh:
+                _write(records(), fh, self.fmt)
+        self.partial.unlink()
+
+
+def _repair_partial(partial: Path) -> set[str]:
+    """Ids in a partial output; cut it after its last complete record.
+
+    Records are written whole with a trailing newline, so text after the last newline
+    (or from the first line that does not parse) is what an interruption left.
+    """
+    if not partial.exists():
+        return set()
+    data = partial.read_bytes()
+    ids: set[str] = set()
+    good_end = 0
+    for line in data.split(b"\n")[:-1]:
+        if line.strip():
+            try:
+                ids.add(record_key(json.loads(line)))
+            except ValueError:
+                break
+        good_end += len(line) + 1
+    if good_end < len(data):
+        with open(partial, "r+b") as fh:
+            fh.truncate(good_end)
+    return ids
+
+
+def _read_any(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
+    """Records of a finished output file (CSV and Parquet rows come back flat)."""
+    if fmt == "jsonl":
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+    elif fmt == "csv":
+        with open(path, encoding="utf-8", newline="") as fh:
+            yield from csv.DictReader(fh)
+    else:
+        import pandas as pd
+
+        yield from pd.read_parquet(path).to_dict("records")
+
+
+def _write_parquet(records: Iterable[dict[str, Any]], out: Path, chunk: int = 5000) -> int:
+    """Write flat rows to Parquet in chunks (bounded memory), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n, writer, rows = 0, None, []
+    with atomic_writer(out, "wb") as fh:
+        def flush() -> None:
+            nonlocal writer
+            table = pa.Table.from_pylist(rows, schema=writer.schema if writer else None)
+            if writer is None:
+                writer = pq.ParquetWriter(fh, table.schema)
+            writer.write_table(table)
+            rows.clear()
+
+        for record in records:
+            row = record if "labels" not in record else flat_row(record)
+            rows.append({k: clean(v) if isinstance(v, str) else v for k, v in row.items()})
+            n += 1
+            if len(rows) >= chunk:
+                flush()
+        if rows or writer is None:
+            flush()
+        writer.close()
     return n

@@ -68,15 +68,13 @@ def _labels_scores(model: TraffickingModel, row: np.ndarray):
 def error_record(model: TraffickingModel, doc: Document, level: str = "document") -> dict[str, Any]:
     """The record of a document that could not be read: no labels, the reason in ``error``."""
     labels, scores = _empty(model)
-    record: dict[str, Any] = {"id": doc.id, "source": doc.source, "n_sentences": 0,
-                              "labels": labels, "scores": scores}
     if level == "sentence":
-        record.update({"doc_id": doc.id, "sentence": None, "start": None, "end": None,
-                       "text": None})
-    else:
-        record["evidence"] = {s.name: {} for s in model.config.label_sets}
-    record["error"] = doc.error
-    return record
+        return {"id": f"{doc.id}#0", "doc_id": doc.id, "source": doc.source, "sentence": None,
+                "start": None, "end": None, "text": None, "labels": labels, "scores": scores,
+                "error": doc.error}
+    return {"id": doc.id, "source": doc.source, "n_sentences": 0, "labels": labels,
+            "scores": scores, "evidence": {s.name: {} for s in model.config.label_sets},
+            "error": doc.error}
 
 
 def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentence],
