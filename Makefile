@@ -9,7 +9,7 @@ SPLITS := data/splits
 CORPUS := $(filter-out data/corpus/holdout_writer.jsonl,$(wildcard data/corpus/*.jsonl))
 HOLDOUT := data/corpus/holdout_writer.jsonl
 
-.PHONY: help venv run train evaluate predict test lint split check clean
+.PHONY: help venv run train evaluate predict bench test lint split check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ $(MODEL)/model.json: $(STAMP) $(SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
 run: $(MODEL)/model.json  ## set up, train the default model if needed, label data/examples
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.csv --quiet
-	$(BIN)/trafficlens summarize reports/examples/predictions.jsonl
+	$(BIN)/trafficlens summarize reports/examples/predictions.jsonl --out reports/examples/summary
 
 train: $(STAMP)  ## (re)train models/default on the train split
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
@@ -40,6 +40,9 @@ evaluate: $(MODEL)/model.json  ## report on the test split (reports/eval, gated)
 
 predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
+
+bench: $(MODEL)/model.json  ## run the speed and memory benchmark -> docs/benchmarks.md
+	$(BIN)/python benchmarks/bench.py --model $(MODEL) --out docs/benchmarks.md
 
 split: $(STAMP)  ## rewrite data/splits/{train,test}.jsonl from data/corpus
 	$(BIN)/trafficlens data split data/corpus --out-dir $(SPLITS) --config $(CONFIG)

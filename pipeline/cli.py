@@ -16,6 +16,7 @@ import typer
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
+from pipeline.inputs import READERS
 
 app = typer.Typer(
     name="trafficlens",
@@ -25,7 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-data_app = typer.Typer(help="Check and split annotated corpora.", no_args_is_help=True)
+data_app = typer.Typer(help="Check, split and compare annotated corpora.\n\n"
+                            "Example: trafficlens data check data/corpus",
+                       no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -164,8 +167,7 @@ def evaluate(
 @app.command()
 def predict(
     inputs: Annotated[list[str], typer.Argument(
-        help="Files (.txt .md .html .pdf .docx .jsonl .csv .parquet), folders (recursive), "
-             "or - for stdin.")],
+        help=f"Files ({' '.join(sorted(READERS))}), folders (recursive), or - for stdin.")],
     model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
     out: Annotated[Path | None, typer.Option(
         help="Output file: .jsonl, .csv or .parquet. Default: JSONL on stdout.")] = None,
@@ -173,8 +175,12 @@ def predict(
     = "document",
     evidence: Annotated[int | None, typer.Option(
         help="Evidence sentences per label (default: the model's config).")] = None,
-    text_column: Annotated[str, typer.Option(help="Text field of table inputs.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Id field of table inputs.")] = "id",
+    text_column: Annotated[str, typer.Option(
+        help="Text field of .jsonl/.csv/.parquet inputs.")] = "text",
+    id_column: Annotated[str, typer.Option(
+        help="Id field of .jsonl/.csv/.parquet inputs.")] = "id",
+    max_bytes: Annotated[int, typer.Option(
+        help="Files larger than this become error records.")] = 200 * 1024 * 1024,
     n_jobs: Annotated[int, typer.Option(help="Worker processes (model loaded once each).")]
     = 1,
     engine: Annotated[str, typer.Option(help="'local' or 'dask'.")] = "local",
@@ -204,7 +210,8 @@ def predict(
         loaded = load_model(model)
         stats = run_predict(
             inputs, loaded, model, out=out, level=level, evidence=evidence,
-            read_options=ReadOptions(text_column=text_column, id_column=id_column),
+            read_options=ReadOptions(text_column=text_column, id_column=id_column,
+                                     max_bytes=max_bytes),
             n_jobs=n_jobs, engine=engine, scheduler=scheduler, resume=resume,
             batch_docs=loaded.config.predict.batch_docs,
             wrap=lambda docs: _progress(docs, quiet))
@@ -345,12 +352,14 @@ def data_agreement(
 @app.command()
 def summarize(
     predictions: Annotated[Path, typer.Argument(help="Document-level JSONL from predict.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Also write CSV, Markdown and a PNG heatmap to this folder.")] = None,
 ) -> None:
     """Summarise a collection's predictions: documents per label, stage x technology table.
 
-    Example: trafficlens summarize predictions.jsonl
+    Example: trafficlens summarize predictions.jsonl --out reports/summary
     """
-    from pipeline.summarize import cooccurrence, label_counts, read_predictions
+    from pipeline.summarize import cooccurrence, label_counts, read_predictions, write_summary
 
     with user_errors():
         records = read_predictions(predictions)
@@ -363,6 +372,9 @@ def summarize(
         typer.echo(label_counts(records).to_string(index=False))
         typer.echo("\nstage x technology (documents):")
         typer.echo(cooccurrence(records).to_string())
+        if out is not None:
+            paths = write_summary(records, out)
+            typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -166,7 +166,7 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
     i = 0
     while i < len(args):
         arg = args[i]
-        if not arg.startswith("--") or "." not in arg:
+        if not arg.startswith("--") or ("." not in arg and arg.split("=")[0] != "--seed"):
             raise PipelineError(f"unexpected argument {arg!r} (overrides look like --model.C 2)")
         key = arg[2:]
         if "=" in key:
@@ -272,7 +272,11 @@ def _section(name: str, section: str, cls: type, values: Any) -> Any:
 
 def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
     if isinstance(default, Path) or key in ("paths.cache",):
-        return None if value in ("", None) else Path(value)
+        if value in ("", None):
+            return None
+        if not isinstance(value, str):
+            raise PipelineError(f"{name}: {key}: expected a path string, got {value!r}")
+        return Path(value)
     if isinstance(default, dict):
         if not isinstance(value, dict):
             raise PipelineError(f"{name}: {key}: expected a table, got {value!r}")
@@ -281,9 +285,19 @@ def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
         if not isinstance(value, list):
             raise PipelineError(f"{name}: {key}: expected a list, got {value!r}")
         if key == "paths.train":
+            if not all(isinstance(v, str) for v in value):
+                raise PipelineError(f"{name}: {key}: expected a list of path strings")
             return tuple(Path(v) for v in value)
+        if key.endswith("_range") and len(value) != 2:
+            raise PipelineError(f"{name}: {key}: expected [min, max], got {value!r}")
         return tuple(_typed(name, key, v, type(default[0])) for v in value)
-    if default is None or (isinstance(default, str) and key == "model.class_weight"):
+    if key == "model.class_weight":
+        if value not in ("balanced", "none", "", None):
+            raise PipelineError(f"{name}: {key}: expected \"balanced\" or \"none\"")
+        return value
+    if key.endswith("max_features"):  # a count, or none
+        return None if value in ("", None, 0) else _typed(name, key, value, int)
+    if default is None:
         return value
     if isinstance(default, bool):
         return _typed(name, key, value, bool)
@@ -316,6 +330,20 @@ def _validate(name: str, cfg: Config) -> None:
         lo, hi = getattr(cfg.features, key)
         if not 1 <= lo <= hi:
             raise PipelineError(f"{name}: features.{key}: need 1 <= min <= max")
+    positive = {"preprocess.batch_size": cfg.preprocess.batch_size,
+                "preprocess.cache_chunk": cfg.preprocess.cache_chunk,
+                "predict.max_chars": cfg.predict.max_chars,
+                "predict.batch_docs": cfg.predict.batch_docs,
+                "model.max_iter": cfg.model.max_iter,
+                "features.word_min_df": cfg.features.word_min_df,
+                "features.char_min_df": cfg.features.char_min_df}
+    for key, value in positive.items():
+        if value < 1:
+            raise PipelineError(f"{name}: {key}: must be >= 1, got {value}")
+    if cfg.predict.evidence_per_label < 0:
+        raise PipelineError(f"{name}: predict.evidence_per_label: must be >= 0")
+    if not 0 < cfg.data.test_size < 1:
+        raise PipelineError(f"{name}: data.test_size: must be between 0 and 1")
     names = [s.name for s in cfg.label_sets]
     if len(set(names)) != len(names):
         raise PipelineError(f"{name}: duplicate label set name")

@@ -9,6 +9,7 @@ and its cue-term counts per label.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,9 +17,24 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.config import Features
+
+_WHITE = re.compile(r"\s\s+")
+
+
+def _wb_ngrams(word: str, lo: int, hi: int) -> list[str]:
+    """Character n-grams of one space-padded word, as scikit-learn's ``char_wb`` makes them."""
+    w = f" {word} "
+    out = []
+    for n in range(lo, hi + 1):
+        if len(w) <= n:  # scikit-learn counts a word no longer than n once, whole, and stops
+            out.append(w)
+            break
+        out.extend(w[i:i + n] for i in range(len(w) - n + 1))
+    return out
 
 
 @dataclass
@@ -59,6 +75,9 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
         Scale of the cue features relative to the unit-norm TF-IDF blocks.
     """
 
+    #: word types whose character n-grams are cached at most (then the cache restarts)
+    CHAR_CACHE_WORDS = 500_000
+
     def __init__(self, *, word_ngram_range=(1, 2), word_min_df=1, word_max_features=None,
                  char=True, char_ngram_range=(2, 5), char_min_df=2, char_max_features=None,
                  sublinear_tf=True, cues=True, cue_weight=1.0):
@@ -89,7 +108,7 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
                                      ngram_range=tuple(self.word_ngram_range),
                                      min_df=self.word_min_df,
                                      max_features=self.word_max_features,
-                                     sublinear_tf=self.sublinear_tf, dtype=np.float32)
+                                     sublinear_tf=self.sublinear_tf, dtype=np.float64)
         self.word_.fit(X.tokens)
         # the n-grams cut by min_df / max_features: not needed to transform, and by far
         # the largest part of a saved model (scikit-learn documents them as removable)
@@ -100,7 +119,7 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
             self.char_ = TfidfVectorizer(analyzer="char_wb", lowercase=True,
                                          ngram_range=tuple(self.char_ngram_range),
                                          min_df=min_df, max_features=self.char_max_features,
-                                         sublinear_tf=self.sublinear_tf, dtype=np.float32)
+                                         sublinear_tf=self.sublinear_tf, dtype=np.float64)
             self.char_.fit(X.texts)
             self.char_.stop_words_ = None
         self.n_cues_ = X.cues.shape[1] if self.cues else 0
@@ -110,10 +129,41 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "word_")
         blocks = [self.word_.transform(X.tokens)]
         if self.char_ is not None:
-            blocks.append(self.char_.transform(X.texts))
+            blocks.append(self._char_transform(X.texts))
         if self.n_cues_:
-            blocks.append(sp.csr_matrix(self.cue_weight * np.log1p(X.cues), dtype=np.float32))
-        return sp.hstack(blocks, format="csr", dtype=np.float32)
+            blocks.append(sp.csr_matrix(self.cue_weight * np.log1p(X.cues), dtype=np.float64))
+        # float64: what the linear models compute in, so none of them copies the matrix
+        return sp.hstack(blocks, format="csr", dtype=np.float64)
+
+    def _char_transform(self, texts: list[str]) -> sp.csr_matrix:
+        """``self.char_.transform(texts)``, computed from per-word cached n-gram indices.
+
+        ``char_wb`` n-grams never cross word boundaries, so a text's n-grams are the
+        union of its words'; caching each word's vocabulary indices turns scikit-learn's
+        per-n-gram Python loop into one lookup per word. Same result, several times faster.
+        """
+        cache = self.__dict__.setdefault("_char_cache", {})
+        if len(cache) > self.CHAR_CACHE_WORDS:
+            cache.clear()
+        vocabulary = self.char_.vocabulary_
+        lo, hi = self.char_.ngram_range
+        indptr, indices = [0], []
+        for text in texts:
+            for word in _WHITE.sub(" ", text.lower()).split():
+                found = cache.get(word)
+                if found is None:
+                    found = cache[word] = [vocabulary[g] for g in _wb_ngrams(word, lo, hi)
+                                           if g in vocabulary]
+                indices.extend(found)
+            indptr.append(len(indices))
+        counts = sp.csr_matrix((np.ones(len(indices), dtype=np.float64), indices, indptr),
+                               shape=(len(texts), len(vocabulary)))
+        counts.sum_duplicates()
+        if self.char_.sublinear_tf:
+            np.log(counts.data, counts.data)
+            counts.data += 1
+        counts = counts @ sp.diags(self.char_.idf_)
+        return normalize(counts, norm="l2", copy=False)
 
     def __getstate__(self) -> dict:
         """Persist each vocabulary as one string array instead of a dict of numpy ints.
@@ -122,6 +172,7 @@ class SegmentVectorizer(TransformerMixin, BaseEstimator):
         made model files ~70 MB and slow to load; one array is compact and fast.
         """
         state = dict(super().__getstate__())  # Python returns the live __dict__
+        state.pop("_char_cache", None)
         for name in ("word_", "char_"):
             vectorizer = state.get(name)
             if vectorizer is not None and hasattr(vectorizer, "vocabulary_"):

@@ -1,149 +1,134 @@
-"""Read documents to classify: text files, folders, JSONL/CSV tables, or stdin.
+"""Read documents to classify: files by extension, folders, or stdin.
 
 Every input document yields exactly one :class:`Document`; one that cannot be read
-carries an ``error`` instead of text, so it still gets an output record. Readers are
-chosen by file extension from :data:`READERS`, which a user may extend.
+carries an ``error`` instead of text, so it still gets an output record. Nothing is
+skipped silently except hidden entries inside a folder (see below), and bad input
+never raises.
+
+Readers are chosen by file extension from :data:`READERS`, which a user may extend::
+
+    from pipeline.inputs import register_reader, whole_file
+    register_reader(".rtf", whole_file(lambda path, options: my_rtf_to_text(path)))
+
+The built-in readers live in :mod:`pipeline.readers`, one module each: ``.txt``/``.md``
+(text, any common encoding), ``.html``/``.htm`` (visible text), ``.pdf`` (pypdf),
+``.docx`` (python-docx), and the tables ``.jsonl``/``.csv``/``.parquet`` (one document
+per row, fields named by :class:`ReadOptions`).
+
+Each of these becomes one error record naming the file: an unsupported extension, a
+file over ``ReadOptions.max_bytes``, an empty file, something that is not a regular
+file (a FIFO would block), an unreadable file, binary data with a text extension, and
+anything a reader rejects (damaged, encrypted, no text).
+
+Folders are walked recursively in a stable order (files by name, then subfolders);
+see :mod:`pipeline.readers.walk` for symlinks: a loop such as ``sub/loop -> ..`` is
+one ``symlink loop`` error record, any other symlinked folder is read once.
+Hidden files and folders (names starting with ``.``) inside a folder are skipped
+without a record: they are ``.DS_Store``, ``._name.pdf`` AppleDouble copies,
+``.git/`` and the like, which nobody meant as input and which would drown real errors.
+A hidden file named explicitly is read.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import io
-import json
 import os
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from pipeline.readers.base import Document, Reader, ReadOptions, whole_file
+from pipeline.readers.docx import read_docx_file
+from pipeline.readers.encoding import decode
+from pipeline.readers.html import read_html_file
+from pipeline.readers.pdf import read_pdf_file
+from pipeline.readers.tables import read_csv_file, read_jsonl_file, read_parquet_file
+from pipeline.readers.text import read_text_file
+from pipeline.readers.walk import walk
 
-@dataclass(frozen=True)
-class Document:
-    """A document to classify; ``text`` is None when ``error`` says why it is unreadable."""
-
-    id: str
-    source: str
-    text: str | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    text_column: str = "text"
-    id_column: str = "id"
-    max_bytes: int = 200 * 1024 * 1024
-
-
-Reader = Callable[[Path, ReadOptions], Iterator[Document]]
-
-
-def decode(data: bytes) -> str:
-    """Decode bytes as UTF-8 (BOM allowed), else the charset charset-normalizer detects.
-
-    Raises ``ValueError`` for binary data (NUL bytes, or no plausible encoding).
-    """
-    if b"\x00" in data[:8192]:
-        raise ValueError("binary file (NUL bytes), not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data).best()
-    if best is None:
-        raise ValueError("not text in any known encoding")
-    return str(best)
-
-
-def read_text_file(path: Path, options: ReadOptions) -> Iterator[Document]:
-    """A ``.txt`` or ``.md`` file is one document; its id is its path."""
-    data = path.read_bytes()
-    text = decode(data)
-    if not text.strip():
-        raise ValueError("empty file")
-    yield Document(str(path), str(path), text)
-
-
-def read_jsonl_file(path: Path, options: ReadOptions) -> Iterator[Document]:
-    """Each JSON line is one document with a text field; a bad line is an error record."""
-    text = decode(path.read_bytes())
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            yield Document(where, where, error=f"bad JSON ({err.msg} at column {err.colno})")
-            continue
-        yield _row_document(record, where, options)
-
-
-def read_csv_file(path: Path, options: ReadOptions) -> Iterator[Document]:
-    """Each CSV row is one document (header row required); line numbers count the header."""
-    text = decode(path.read_bytes())
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None or options.text_column not in reader.fieldnames:
-        raise ValueError(f"no {options.text_column!r} column (columns: "
-                         f"{', '.join(reader.fieldnames or [])}); use --text-column")
-    for row in reader:
-        where = f"{path}:{reader.line_num}"
-        yield _row_document(row, where, options)
-
-
-def _row_document(record: object, where: str, options: ReadOptions) -> Document:
-    if not isinstance(record, dict):
-        return Document(where, where, error="expected a JSON object")
-    rid = record.get(options.id_column)
-    doc_id = str(rid) if rid not in (None, "") else where
-    text = record.get(options.text_column)
-    if not isinstance(text, str):
-        return Document(doc_id, where, error=f"missing {options.text_column!r} field")
-    if not text.strip():
-        return Document(doc_id, where, error=f"empty {options.text_column!r} field")
-    return Document(doc_id, where, text)
-
+__all__ = ["READERS", "Document", "ReadOptions", "Reader", "decode", "iter_files",
+           "read_csv_file", "read_docx_file", "read_html_file", "read_inputs",
+           "read_jsonl_file", "read_parquet_file", "read_path", "read_pdf_file",
+           "read_text_file", "register_reader", "walk", "whole_file"]
 
 READERS: dict[str, Reader] = {
     ".txt": read_text_file,
     ".md": read_text_file,
+    ".html": read_html_file,
+    ".htm": read_html_file,
+    ".pdf": read_pdf_file,
+    ".docx": read_docx_file,
     ".jsonl": read_jsonl_file,
     ".csv": read_csv_file,
+    ".parquet": read_parquet_file,
 }
 
 
+def register_reader(extension: str, reader: Reader) -> None:
+    """Read files ending in ``extension`` (e.g. ``".rtf"``, any case) with ``reader``.
+
+    Replaces the reader an extension had. ``reader(path, options)`` yields documents
+    and raises ``ValueError`` (or ``OSError``) for a file it cannot read; see
+    :func:`whole_file` for the common one-document-per-file case.
+    """
+    ext = extension.lower()
+    if not ext.startswith("."):
+        ext = "." + ext
+    if len(ext) < 2 or not callable(reader):
+        raise ValueError(f"register_reader: need an extension and a reader, got {extension!r}")
+    READERS[ext] = reader
+
+
 def iter_files(root: Path) -> Iterator[Path]:
-    """Files under ``root`` in a stable order, not following directory symlinks."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+    """Files under ``root`` in reading order (see :func:`walk`, which also gives errors)."""
+    for item in walk(root):
+        if isinstance(item, Path):
+            yield item
 
 
 def read_path(path: Path, options: ReadOptions) -> Iterator[Document]:
     """Documents of one file; any failure becomes one error record naming the file."""
+    name = str(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        yield Document(str(path), str(path), error=f"unsupported file type {path.suffix!r} "
+        kind = f"file type {path.suffix!r}" if path.suffix else "file without an extension"
+        yield Document(name, name, error=f"unsupported {kind} "
                        f"(supported: {', '.join(sorted(READERS))})")
         return
     try:
-        size = path.stat().st_size
-        if size > options.max_bytes:
-            yield Document(str(path), str(path),
-                           error=f"file too large ({size} bytes > {options.max_bytes})")
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            yield Document(name, name, error="a folder, not a file")
+            return
+        if not stat.S_ISREG(info.st_mode):
+            yield Document(name, name, error="not a regular file (use - to read stdin)")
+            return
+        if info.st_size > options.max_bytes:
+            yield Document(name, name,
+                           error=f"file too large ({info.st_size} bytes > {options.max_bytes})")
+            return
+        if info.st_size == 0:
+            yield Document(name, name, error="empty file")
             return
         yield from reader(path, options)
     except (OSError, ValueError, csv.Error) as err:
-        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-        yield Document(str(path), str(path), error=reason)
+        yield Document(name, name, error=_reason(err))
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError):
+        if err.errno == errno.ELOOP:
+            return "symlink loop"
+        return err.strerror or str(err)
+    return str(err)
 
 
 def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
                 stdin: io.TextIOBase | None = None) -> Iterator[Document]:
-    """Documents from every input: files, directories (recursive), or ``-`` for stdin."""
+    """Documents from every input: files, folders (recursive), or ``-`` for stdin."""
     options = options or ReadOptions()
     for item in inputs:
         if item == "-":
@@ -156,8 +141,11 @@ def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
             continue
         path = Path(item)
         if path.is_dir():
-            for file in iter_files(path):
-                yield from read_path(file, options)
+            for found in walk(path):
+                if isinstance(found, Document):
+                    yield found
+                else:
+                    yield from read_path(found, options)
         elif path.exists() or path.is_symlink():
             yield from read_path(path, options)
         else:

@@ -133,6 +133,7 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
         raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model is shared with colleagues
     try:
         sio.dump(model.estimator, tmp / MODEL_FILE)
         card = dict(model.card)

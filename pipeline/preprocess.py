@@ -18,8 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import spacy
-from spacy.attrs import ORTH
+from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -50,9 +51,12 @@ class Sentence(NamedTuple):
 @Language.component("trafficlens_paragraphs")
 def paragraph_breaks(doc: Doc) -> Doc:
     """Start a sentence after a blank line, so headings and list items stand alone."""
-    for token in doc[:-1]:
-        if token.is_space and PARAGRAPH.search(token.text_with_ws):
-            doc[token.i + 1].is_sent_start = True
+    if len(doc) < 2 or not PARAGRAPH.search(doc.text):
+        return doc
+    spaces = doc.to_array(IS_SPACE)
+    for i in np.flatnonzero(spaces[:-1]):
+        if PARAGRAPH.search(doc[int(i)].text_with_ws):
+            doc[int(i) + 1].is_sent_start = True
     return doc
 
 
@@ -122,41 +126,27 @@ class Normalizer:
         return norm
 
     def sentences(self, doc: Doc, offset: int = 0) -> list[Sentence]:
-        """Split a processed doc into :class:`Sentence` records (empty ones dropped)."""
+        """Split a processed doc into :class:`Sentence` records (empty ones dropped).
+
+        A sentence spans its first to its last non-space token; one with no word left
+        after normalisation (only punctuation) is dropped.
+        """
+        arr = doc.to_array([ORTH, IS_SPACE, IDX, LENGTH])
+        orths, spaces, starts, lengths = (arr[:, k] for k in range(4))
         out = []
-        orths = doc.to_array([ORTH])
         for sent in doc.sents:
             tokens = []
-            first = last = None
             for i in range(sent.start, sent.end):
-                if self.contextual:
-                    tok = doc[i]
-                    norm = self._contextual(tok)
-                else:
-                    norm = self.lexeme(int(orths[i]))
-                if norm is None:
-                    if not doc[i].is_space and first is None and not doc[i].is_punct:
-                        first = i
-                    continue
-                tokens.append(norm)
-                if first is None:
-                    first = i
-                last = i
-            if first is None:
+                norm = (self._contextual(doc[i]) if self.contextual
+                        else self.lexeme(int(orths[i])))
+                if norm is not None:
+                    tokens.append(norm)
+            if not tokens:
                 continue
-            if last is None:
-                last = first
-            # span from first kept token through the sentence's last non-space token
-            end_tok = sent.end - 1
-            while end_tok > first and doc[end_tok].is_space:
-                end_tok -= 1
-            start_char = doc[first].idx
-            end_char = doc[end_tok].idx + len(doc[end_tok].text)
-            first_any = sent.start
-            while first_any < end_tok and doc[first_any].is_space:
-                first_any += 1
-            start_char = min(start_char, doc[first_any].idx)
-            out.append(Sentence(offset + start_char, offset + end_char, tuple(tokens)))
+            solid = np.flatnonzero(spaces[sent.start:sent.end] == 0) + sent.start
+            first, last = int(solid[0]), int(solid[-1])
+            out.append(Sentence(offset + int(starts[first]),
+                                offset + int(starts[last] + lengths[last]), tuple(tokens)))
         return out
 
     def _contextual(self, tok: spacy.tokens.Token) -> str | None:
@@ -255,9 +245,14 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     pending: list[tuple[int, int, str]] = []  # (text number in batch, offset, piece)
     n_texts = 0
 
+    # the blank pipeline's lemmas come from the lookup table, per word type (Normalizer),
+    # so the lemmatizer component itself need not run on every token
+    skip = ["lemmatizer"] if not normalizer.contextual and nlp.has_pipe("lemmatizer") else []
+
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
-        docs = nlp.pipe((piece for _, _, piece in pending), batch_size=batch_size)
+        with nlp.select_pipes(disable=skip):
+            docs = list(nlp.pipe((piece for _, _, piece in pending), batch_size=batch_size))
         for (idx, offset, _), doc in zip(pending, docs, strict=True):
             results[idx].extend(normalizer.sentences(doc, offset))
         yield from results

@@ -56,3 +56,33 @@ def cooccurrence(records: list[dict[str, Any]], rows: str = "stage",
             for b in r["labels"].get(columns, []):
                 table.loc[a, b] += 1
     return table
+
+
+def write_summary(records: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Write label counts and the stage x technology matrix as CSV, Markdown and PNG."""
+    from pipeline.outputs import write_text
+    from pipeline.plots import heatmap
+
+    out_dir = Path(out_dir)
+    counts, matrix = label_counts(records), cooccurrence(records)
+    paths = [out_dir / "label_counts.csv", out_dir / "stage_technology.csv",
+             out_dir / "stage_technology.md", out_dir / "stage_technology.png"]
+    write_text(paths[0], counts.to_csv(index=False))
+    write_text(paths[1], matrix.to_csv())
+    errors = sum(r.get("error") is not None for r in records)
+    md = [f"# Collection summary\n\n{len(records)} documents ({errors} unreadable).\n",
+          "## Documents per label\n", _markdown(counts, index=False),
+          "\n## Stage x technology (documents carrying both)\n", _markdown(matrix, index=True)]
+    write_text(paths[2], "\n".join(md) + "\n")
+    heatmap(matrix, f"Stage x technology ({len(records)} documents)", paths[3])
+    return paths
+
+
+def _markdown(frame: pd.DataFrame, index: bool) -> str:
+    """A pipe table without the optional `tabulate` dependency."""
+    cols = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for key, row in frame.iterrows():
+        cells = ([str(key)] if index else []) + [str(v) for v in row.tolist()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

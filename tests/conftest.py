@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import docx
+import pandas as pd
 import pytest
 
 from pipeline.config import Config, load_config
@@ -126,13 +128,61 @@ def rec():
 LATIN1_TEXT = "Caf\u00e9 workers were forced to work without pay in the caf\u00e9 kitchen."
 
 
+def build_pdf(pages: list[list[str]]) -> bytes:
+    """A small valid PDF written by hand: one Helvetica text line per string, per page.
+
+    A page with no lines has no text layer, like a scanned page.
+    """
+    objects: list[bytes] = []
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    tree = add(b"")  # the page tree, filled in once the pages exist
+    kids = []
+    for lines in pages:
+        ops = [b"BT /F1 12 Tf 72 720 Td 14 TL"]
+        for line in lines:
+            raw = line.encode("latin-1")
+            raw = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+            ops.append(b"(" + raw + b") Tj T*")
+        stream = b"\n".join([*ops, b"ET"]) if lines else b""
+        content = add(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        kids.append(add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792] "
+                        b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+                        % (tree, font, content)))
+    objects[tree - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    catalog = add(b"<< /Type /Catalog /Pages %d 0 R >>" % tree)
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, catalog, xref)
+    return bytes(out)
+
+
+@pytest.fixture(scope="session")
+def make_pdf():
+    """``make_pdf([["line", ...], ...])``: bytes of a PDF with those pages (see build_pdf)."""
+    return build_pdf
+
+
 class InputFolder:
     """A folder of mixed inputs for ``predict``, and what reading it must give.
 
     ``texts`` maps the id of every readable document to its text; ``errors`` maps the
     id of every unreadable one to a fragment of its error. ``locked`` is a file whose
     reading raises PermissionError once ``lock()`` is called (tests run as root, so
-    chmod cannot make a file unreadable).
+    chmod cannot make a file unreadable). The hidden files (``.hidden.txt``, ``.DS_Store``)
+    give no record at all; ``sub/loop`` is a symlink to the folder containing it.
     """
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -175,6 +225,35 @@ class InputFolder:
         self.locked.write_text("You cannot read this file.", encoding="utf-8")
         self.errors[str(self.locked)] = "Permission denied"
         (root / ".hidden.txt").write_text("Hidden files are skipped.", encoding="utf-8")
+        (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+        (root / "i_page.html").write_text(
+            "<html><head><title>Site</title><script>var track = 1;</script></head><body>"
+            "<nav><a href='/'>Home</a></nav><h1>Case notes</h1>"
+            "<p>She was recruited through a fake job advert.</p></body></html>",
+            encoding="utf-8")
+        self.texts[str(root / "i_page.html")] = ("Case notes\n\n"
+                                                 "She was recruited through a fake job advert.")
+        (root / "j_report.pdf").write_bytes(build_pdf([["The recruiter kept her passport."],
+                                                       ["Payments went through a crypto wallet."]]))
+        self.texts[str(root / "j_report.pdf")] = ("The recruiter kept her passport.\n\n"
+                                                  "Payments went through a crypto wallet.")
+        (root / "k_scan.pdf").write_bytes(build_pdf([[]]))
+        self.errors[str(root / "k_scan.pdf")] = "no extractable text (scanned?)"
+        statement = docx.Document()
+        statement.add_paragraph("The victims were advertised on an escort website.")
+        statement.add_table(rows=1, cols=1).cell(0, 0).text = "Cash was moved by money mules."
+        statement.save(root / "l_statement.docx")
+        self.texts[str(root / "l_statement.docx")] = (
+            "The victims were advertised on an escort website.\n\n"
+            "Cash was moved by money mules.")
+        pd.DataFrame({"id": ["q1", "q2"], "text": ["Workers were held in debt bondage.", None]}
+                     ).to_parquet(root / "m_rows.parquet")
+        self.texts["q1"] = "Workers were held in debt bondage."
+        self.errors["q2"] = "missing 'text' field"
+        (root / "n_notes.rtf").write_text("{\\rtf1 notes}", encoding="ascii")
+        self.errors[str(root / "n_notes.rtf")] = "unsupported file type '.rtf'"
+        (root / "sub" / "loop").symlink_to("..", target_is_directory=True)
+        self.errors[str(root / "sub" / "loop")] = "symlink loop"
 
     @property
     def ids(self) -> set[str]:
@@ -195,7 +274,8 @@ class InputFolder:
 
 @pytest.fixture
 def input_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InputFolder:
-    """A folder with .txt, .md, .jsonl, .csv, empty, binary, latin-1 and unreadable files."""
+    """A folder of every input kind, and empty, binary, latin-1, unreadable, unsupported
+    and hidden files, and a symlink loop (see :class:`InputFolder`)."""
     folder = InputFolder(tmp_path / "inputs", monkeypatch)
     folder.lock()
     return folder

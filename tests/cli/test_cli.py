@@ -48,10 +48,28 @@ def read_jsonl(path: Path) -> list[dict]:
 # --- help, version, python -m ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [
-    [], ["train"], ["evaluate"], ["predict"], ["info"], ["summarize"],
-    ["data", "check"], ["data", "split"], ["data", "agreement"],
-])
+def leaf_commands() -> list[list[str]]:
+    """Every command of the app, found from the app itself (so new ones are covered)."""
+    import typer
+
+    def walk(group, prefix: list[str]) -> list[list[str]]:
+        out = []
+        for name, cmd in sorted(group.commands.items()):
+            if hasattr(cmd, "commands"):  # a group such as `data`
+                out += walk(cmd, [*prefix, name])
+            else:
+                out.append([*prefix, name])
+        return out
+
+    return walk(typer.main.get_command(app), [])
+
+
+def test_all_documented_commands_exist():
+    assert {" ".join(c) for c in leaf_commands()} >= {
+        "train", "evaluate", "predict", "info", "data check"}
+
+
+@pytest.mark.parametrize("command", [[], *leaf_commands()], ids=lambda c: " ".join(c) or "app")
 def test_help_shows_a_runnable_example(command: list[str]):
     res = invoke(*command, "--help")
     assert res.exit_code == 0, res.output
@@ -321,6 +339,18 @@ def test_predict_csv(model_dir: Path, input_folder, tmp_path: Path, config: Conf
     assert {"stage", "technology", "evidence", "error", "n_sentences"} <= set(frame.columns)
     errors = frame[frame["error"] != ""]
     assert set(errors["id"]) == set(input_folder.errors)
+    # the same records as JSONL, flattened: labels joined with ";", one column per score
+    jsonl = tmp_path / "pred.jsonl"
+    assert invoke("predict", input_folder.root, "--model", model_dir, "--out", jsonl,
+                  "-q").exit_code == 0
+    for r, (_, row) in zip(read_jsonl(jsonl), frame.iterrows(), strict=True):
+        assert str(row["id"]) == r["id"]
+        for s in ("stage", "technology"):
+            assert row[s] == ";".join(r["labels"][s])
+            for lab, score in r["scores"][s].items():
+                assert row[f"score_{s}_{lab}"] == pytest.approx(score)
+        assert (json.loads(row["evidence"]) if row["evidence"] else {}) == r["evidence"]
+    assert any(";" in v for v in frame["technology"])  # a document with two labels
 
 
 def test_predict_stdout_and_stdin(model_dir: Path):

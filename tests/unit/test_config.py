@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,21 @@ def test_to_dict_is_json_ready(config: Config):
     assert d["paths"]["cues"] == "configs/cues.toml"
     assert d["paths"]["cache"] is None
     assert d["model"]["C"] == config.model.C
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"predict.max_chars": 0}, "predict.max_chars: must be >= 1"),
+    ({"preprocess.batch_size": 0}, "preprocess.batch_size: must be >= 1"),
+    ({"features.word_max_features": "abc"}, "features.word_max_features: expected int"),
+    ({"features.word_ngram_range": [1]}, "features.word_ngram_range: expected [min, max]"),
+    ({"paths.test": [1]}, "paths.test: expected a path string"),
+    ({"model.class_weight": "heavy"}, "model.class_weight"),
+    ({"seed": "x"}, "seed: expected int"),
+])
+def test_bad_values_are_one_clear_error(test_toml, override, message):
+    with pytest.raises(PipelineError, match=re.escape(message)):
+        load_config(test_toml, override)
+
+
+def test_seed_can_be_overridden(test_toml):
+    assert load_config(test_toml, parse_overrides(["--seed", "99"])).seed == 99

@@ -14,7 +14,7 @@ from pipeline.preprocess import Preprocessor
 
 CUES = {
     "technology:cryptocurrency": ["crypto wallet", "bitcoin"],
-    "stage:control": ["take passport", "  "],
+    "stage:control": ["take passport", "  ", "Threatened"],
     "stage:recruitment": [],
 }
 
@@ -55,8 +55,14 @@ def test_no_match_without_the_whole_phrase(matcher: CueMatcher, preprocessor: Pr
 
 def test_terms_are_normalised_like_text(matcher: CueMatcher):
     assert matcher.terms["technology:cryptocurrency"] == [("bitcoin",), ("crypto", "wallet")]
-    assert matcher.terms["stage:control"] == [("take", "passport")]  # blank term dropped
+    # terms are lemmatised too; the blank term is dropped
+    assert matcher.terms["stage:control"] == [("take", "passport"), ("threaten",)]
     assert matcher.terms["stage:recruitment"] == []
+
+
+def test_inflected_term_matches_other_forms(matcher: CueMatcher, preprocessor: Preprocessor):
+    found = counts(matcher, preprocessor, "They threaten the women.")  # term is "Threatened"
+    assert found["stage:control"] == 1.0
 
 
 def test_counts_vector_shape(matcher: CueMatcher):

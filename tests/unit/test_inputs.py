@@ -32,8 +32,10 @@ def test_folder_order_is_stable_and_sorted(input_folder):
     assert ids == [d.id for d in read_inputs([str(input_folder.root)])]
     root = str(input_folder.root)
     assert ids[:2] == [f"{root}/a.txt", f"{root}/b.md"]
-    assert ids[-1] == f"{root}/sub/nested.txt"  # files of a folder before its subfolders
-    assert not any(".hidden" in i for i in ids)
+    # files of a folder before its subfolders; folders reached by a symlink last
+    assert ids[-2:] == [f"{root}/sub/nested.txt", f"{root}/sub/loop"]
+    assert ids.index("q1") < ids.index("q2") < ids.index(f"{root}/n_notes.rtf")
+    assert not any("/." in i for i in ids)  # hidden files give no record
 
 
 def test_latin1_file_is_decoded(input_folder):
@@ -80,11 +82,14 @@ def test_csv_rows_and_columns(tmp_path: Path):
 
 
 def test_unsupported_and_missing(tmp_path: Path):
-    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4")
-    docs = list(read_inputs([str(tmp_path / "doc.pdf"), str(tmp_path / "nope.txt")]))
-    assert docs[0].error.startswith("unsupported file type '.pdf'")
+    (tmp_path / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0 Word 97")
+    (tmp_path / "README").write_text("No extension.", encoding="utf-8")
+    docs = list(read_inputs([str(tmp_path / "old.doc"), str(tmp_path / "nope.txt"),
+                             str(tmp_path / "README")]))
+    assert docs[0].error.startswith("unsupported file type '.doc' (supported: .csv, .docx, ")
     assert docs[1] == Document(str(tmp_path / "nope.txt"), str(tmp_path / "nope.txt"),
                                error="no such file or directory")
+    assert docs[2].error.startswith("unsupported file without an extension (supported: ")
 
 
 def test_too_large(tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config, load_config
+from pipeline.corpus import label_matrix
 from pipeline.errors import PipelineError
 from pipeline.evaluate import evaluate_files
 from pipeline.model import CARD_FILE, TraffickingModel, load_model
@@ -97,3 +99,59 @@ def test_holdout_file_is_never_trained_on(config: Config, tmp_path: Path, passag
         fit_and_save(config, [corpus], tmp_path / "out")
     assert len(seen["ids"]) == len(passages) and "h1" not in seen["ids"]
     assert not (tmp_path / "out").exists()
+
+
+def test_thresholds_come_from_out_of_fold_document_scores(passages, config: Config,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """Each held-out passage is scored by the fold model that did not see it, as the
+    maximum over its sentences (as ``predict`` scores a document); thresholds are tuned
+    on exactly those scores."""
+    import pipeline.train as train
+    from pipeline.segments import max_by_owner
+    from pipeline.thresholds import LabelThresholds
+
+    folds, fits, tuned = [], [], {}
+    real_kfold, real_fit, real_tune = train.multilabel_kfold, train._fit, LabelThresholds.fit
+
+    def kfold(*args, **kwargs):
+        for train_idx, test_idx in real_kfold(*args, **kwargs):
+            folds.append((train_idx, test_idx))
+            yield train_idx, test_idx
+
+    def fit(estimator, segments, Y):
+        fits.append((len(segments), Y.copy()))
+        return real_fit(estimator, segments, Y)
+
+    def tune(self, scores, Y):
+        tuned["scores"], tuned["Y"] = np.array(scores), np.array(Y)
+        return real_tune(self, scores, Y)
+
+    monkeypatch.setattr(train, "multilabel_kfold", kfold)
+    monkeypatch.setattr(train, "_fit", fit)
+    monkeypatch.setattr(LabelThresholds, "fit", tune)
+    model = train.fit_model(passages, config)
+
+    k = config.thresholds.cv_folds
+    Y = label_matrix(passages, config)
+    assert len(folds) == k and len(fits) == k + 1  # k fold models, then the final one
+    assert fits[-1][0] == len(passages) and np.array_equal(fits[-1][1], Y)
+    assert np.array_equal(tuned["Y"], Y)
+    texts = [p.text for p in passages]
+    sentences = model.preprocessor.process(texts)
+    for (train_idx, test_idx), (n_fit, Y_fit) in zip(folds, fits, strict=False):
+        assert n_fit == len(train_idx) and np.array_equal(Y_fit, Y[train_idx])
+        fold_model = dataclasses.replace(model, estimator=real_fit(
+            train._estimator(config, Y[train_idx]),
+            model.segment_maker.passages([texts[i] for i in train_idx],
+                                         [sentences[i] for i in train_idx]),
+            Y[train_idx]))
+        expected = fold_model.score_texts([texts[i] for i in test_idx],
+                                          [sentences[i] for i in test_idx])
+        assert np.allclose(tuned["scores"][test_idx], expected)
+        assert np.allclose(expected, max_by_owner(*fold_model.score_sentences(
+            [texts[i] for i in test_idx], [sentences[i] for i in test_idx]), len(test_idx)))
+    again = real_tune(LabelThresholds(grid_start=config.thresholds.grid_start,
+                                      grid_stop=config.thresholds.grid_stop,
+                                      grid_step=config.thresholds.grid_step,
+                                      default=config.thresholds.default), tuned["scores"], Y)
+    assert np.array_equal(model.thresholds, again.thresholds_)
