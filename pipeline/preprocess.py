@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import spacy
-from spacy.attrs import IDX, IS_SPACE, LENGTH, ORTH
+from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -28,7 +28,7 @@ from pipeline.config import Preprocess
 from pipeline.errors import PipelineError
 
 #: Bump when the normal form changes, so cached preprocessing is not reused.
-NORMALIZER_VERSION = "1"
+NORMALIZER_VERSION = "2"
 URL, EMAIL, NUM, CURRENCY = "<url>", "<email>", "<num>", "<currency>"
 PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -48,16 +48,58 @@ class Sentence(NamedTuple):
     tokens: tuple[str, ...]
 
 
-@Language.component("trafficlens_paragraphs")
-def paragraph_breaks(doc: Doc) -> Doc:
-    """Start a sentence after a blank line, so headings and list items stand alone."""
-    if len(doc) < 2 or not PARAGRAPH.search(doc.text):
-        return doc
-    spaces = doc.to_array(IS_SPACE)
-    for i in np.flatnonzero(spaces[:-1]):
+def sentence_final_hashes(vocab) -> np.ndarray:
+    """Hashes of the characters spaCy's sentencizer treats as sentence-final."""
+    from spacy.pipeline.sentencizer import Sentencizer
+
+    return np.array(sorted(vocab.strings.add(c) for c in Sentencizer.default_punct_chars),
+                    dtype=np.uint64)
+
+
+def sentence_starts(doc: Doc, final: np.ndarray) -> np.ndarray:
+    """Sentence starts as a boolean array: spaCy's rule-based sentencizer plus blank lines.
+
+    Same boundaries as ``sentencizer``: after a sentence-final character (``.``, ``!``,
+    ``?`` ...) the next token that is neither punctuation nor such a character starts a
+    sentence; a token after a blank line does too. Computed on token arrays, because
+    walking Python token objects was the largest cost of preprocessing.
+    """
+    n = len(doc)
+    starts = np.zeros(n, dtype=bool)
+    if n == 0:
+        return starts
+    arr = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+    is_final = np.isin(arr[:, 0], final)
+    opens = np.flatnonzero(~(arr[:, 1].astype(bool) | is_final))  # can open a sentence
+    starts[0] = True
+    if len(opens):
+        seen = np.cumsum(is_final)
+        before = np.concatenate(([0], seen[opens[:-1]]))  # finals up to the previous opener
+        starts[opens[seen[opens] - before > 0]] = True
+    # only whitespace tokens can hold a blank line (doc.text would rebuild the whole text)
+    for i in np.flatnonzero(arr[:-1, 2]):
         if PARAGRAPH.search(doc[int(i)].text_with_ws):
-            doc[int(i) + 1].is_sent_start = True
-    return doc
+            starts[int(i) + 1] = True
+    return starts
+
+
+class FastSentencizer:
+    """Pipeline component setting ``is_sent_start`` from :func:`sentence_starts`."""
+
+    def __init__(self, vocab) -> None:
+        self.final = sentence_final_hashes(vocab)
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc):
+            starts = sentence_starts(doc, self.final)
+            values = np.where(starts, 1, -1).astype(np.int64).view(np.uint64)  # -1 = not
+            doc.from_array([SENT_START], values.reshape(-1, 1))
+        return doc
+
+
+@Language.factory("trafficlens_sentencizer")
+def make_fast_sentencizer(nlp: Language, name: str) -> FastSentencizer:
+    return FastSentencizer(nlp.vocab)
 
 
 @lru_cache(maxsize=4)
@@ -74,8 +116,7 @@ def load_nlp(spacy_model: str = "", lang: str = "en") -> Language:
             nlp.add_pipe("sentencizer")
         return nlp
     nlp = spacy.blank(lang)
-    nlp.add_pipe("trafficlens_paragraphs")
-    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("trafficlens_sentencizer")
     try:
         nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
@@ -91,7 +132,8 @@ class Normalizer:
     def __init__(self, nlp: Language) -> None:
         self.nlp = nlp
         # a trained pipeline lemmatises in context; the blank one by word type
-        self.contextual = not nlp.has_pipe("trafficlens_paragraphs")
+        self.contextual = not nlp.has_pipe("trafficlens_sentencizer")
+        self.final = sentence_final_hashes(nlp.vocab)
         table = {}
         if nlp.has_pipe("lemmatizer") and not self.contextual:
             lookups = nlp.get_pipe("lemmatizer").lookups
@@ -131,22 +173,32 @@ class Normalizer:
         A sentence spans its first to its last non-space token; one with no word left
         after normalisation (only punctuation) is dropped.
         """
+        if len(doc) == 0:
+            return []
+        # (asking spaCy for SENT_START walks every token object, so only when needed)
         arr = doc.to_array([ORTH, IS_SPACE, IDX, LENGTH])
         orths, spaces, starts, lengths = (arr[:, k] for k in range(4))
+        if self.contextual:  # the trained pipeline's parser or senter set the starts
+            bounds = [s.start for s in doc.sents]
+        else:  # the blank pipeline's sentencizer is skipped in _stream; same rule here
+            bounds = np.flatnonzero(sentence_starts(doc, self.final)).tolist()
+        if not bounds or bounds[0] != 0:
+            bounds.insert(0, 0)
+        if self.contextual:
+            norms = np.array([self._contextual(t) for t in doc], dtype=object)
+        else:  # one look-up per word type of the doc, then a take()
+            types, inverse = np.unique(orths, return_inverse=True)
+            norms = np.array([self.lexeme(int(o)) for o in types], dtype=object)[inverse]
+        keep = norms != None  # noqa: E711 (element-wise test on an object array)
         out = []
-        for sent in doc.sents:
-            tokens = []
-            for i in range(sent.start, sent.end):
-                norm = (self._contextual(doc[i]) if self.contextual
-                        else self.lexeme(int(orths[i])))
-                if norm is not None:
-                    tokens.append(norm)
+        for sent_start, sent_end in zip(bounds, [*bounds[1:], len(doc)], strict=True):
+            tokens = tuple(norms[sent_start:sent_end][keep[sent_start:sent_end]])
             if not tokens:
                 continue
-            solid = np.flatnonzero(spaces[sent.start:sent.end] == 0) + sent.start
+            solid = np.flatnonzero(spaces[sent_start:sent_end] == 0) + sent_start
             first, last = int(solid[0]), int(solid[-1])
             out.append(Sentence(offset + int(starts[first]),
-                                offset + int(starts[last] + lengths[last]), tuple(tokens)))
+                                offset + int(starts[last] + lengths[last]), tokens))
         return out
 
     def _contextual(self, tok: spacy.tokens.Token) -> str | None:
@@ -247,7 +299,9 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
 
     # the blank pipeline's lemmas come from the lookup table, per word type (Normalizer),
     # so the lemmatizer component itself need not run on every token
-    skip = ["lemmatizer"] if not normalizer.contextual and nlp.has_pipe("lemmatizer") else []
+    # and its sentence starts are computed by the Normalizer from token arrays, which
+    # spares spaCy's per-token bookkeeping of is_sent_start
+    skip = [] if normalizer.contextual else ["lemmatizer", "trafficlens_sentencizer"]
 
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
