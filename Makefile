@@ -6,7 +6,6 @@ STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= configs/default.toml
 MODEL  ?= models/default
 SPLITS := data/splits
-CORPUS := $(filter-out data/corpus/holdout_writer.jsonl,$(wildcard data/corpus/*.jsonl))
 HOLDOUT := data/corpus/holdout_writer.jsonl
 
 .PHONY: help venv run train evaluate predict bench test lint split check clean
@@ -44,7 +43,7 @@ predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predi
 bench: $(MODEL)/model.json  ## run the speed and memory benchmark -> docs/benchmarks.md
 	$(BIN)/python benchmarks/bench.py --model $(MODEL) --out docs/benchmarks.md
 
-split: $(STAMP)  ## rewrite data/splits/{train,test}.jsonl from data/corpus
+split: $(STAMP)  ## rewrite data/splits/{train,test,starter}.jsonl from data/corpus
 	$(BIN)/trafficlens data split data/corpus --out-dir $(SPLITS) --config $(CONFIG)
 
 check: $(STAMP)  ## run the corpus quality checks

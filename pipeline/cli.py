@@ -8,7 +8,6 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -145,12 +144,12 @@ def evaluate(
             typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
             return
         loaded = load_model(model, expect=cfg)
-        loaded.config = replace(loaded.config, report=cfg.report)
         result = evaluate_files(loaded, data)
         comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)
                       if compare else None)
         failures = check_gates(result.metrics, cfg.gates) if gate else None
-        paths = write_reports(result, loaded, report_dir, data, comparison, failures)
+        paths = write_reports(result, loaded, report_dir, data, comparison, failures,
+                              cfg.report)
         typer.echo(summary_table(result.metrics))
         if comparison:
             for r in comparison["rows"]:

@@ -60,12 +60,12 @@ class Features:
 
 @dataclass(frozen=True)
 class Model:
-    classifier: str = "logreg"
-    C: float = 4.0
+    classifier: str = "linear_svm"
+    C: float = 1.0
     class_weight: str | None = "balanced"
     max_iter: int = 2000
     calibration_folds: int = 3  # linear_svm only
-    calibration_ensemble: bool = True  # linear_svm: keep one model per calibration fold
+    calibration_ensemble: bool = False  # linear_svm: keep one model per calibration fold
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,8 @@ class Report:
 
 @dataclass(frozen=True)
 class DataChecks:
-    """What ``trafficlens data check`` requires of a corpus (0 / empty = not checked)."""
+    """What ``trafficlens data check`` requires of a corpus (a minimum of 0 or an empty
+    table is not checked) and how ``trafficlens data split`` splits it."""
 
     min_passages: int = 0
     min_positives: int = 0
@@ -141,6 +142,8 @@ class Config:
         """A JSON-ready copy, stored in the model card."""
 
         def plain(value: Any) -> Any:
+            if value is None:  # TOML has no null; "" reads back as None for these settings
+                return ""
             if isinstance(value, Path):
                 return str(value)
             if isinstance(value, (tuple, list)):

@@ -119,6 +119,13 @@ def recover(out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_target(out: Path, *, force: bool) -> None:
+    """Refuse to replace an existing model directory unless ``force``."""
+    recover(Path(out))
+    if Path(out).exists() and not force:
+        raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
+
+
 def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Path:
     """Write the model directory atomically; refuse to replace one unless ``force``.
 
@@ -128,9 +135,7 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
     import skops.io as sio
 
     out = Path(out)
-    recover(out)
-    if out.exists() and not force:
-        raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
+    check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model is shared with colleagues
@@ -242,8 +247,4 @@ def _config_for_load(stored: dict[str, Any]) -> dict[str, Any]:
     """Turn the card's config copy back into the TOML-shaped mapping it came from."""
     raw = {k: v for k, v in stored.items() if k != "label_sets"}
     raw["labels"] = stored["label_sets"]
-    raw["paths"] = {k: ("" if v is None else v) for k, v in raw.get("paths", {}).items()}
-    for section in list(raw):
-        if isinstance(raw[section], dict):
-            raw[section] = {k: v for k, v in raw[section].items() if v is not None}
     return raw

@@ -20,7 +20,8 @@ from pipeline.preprocess import Sentence
 LEVELS = ("document", "sentence")
 
 
-def _batches(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+def batches(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """Consecutive lists of at most ``size`` items (the last may be shorter)."""
     it = iter(items)
     while batch := list(islice(it, size)):
         yield batch
@@ -31,7 +32,7 @@ def predict_documents(model: TraffickingModel, documents: Iterable[Document], *,
                       batch_size: int = 64) -> Iterator[dict[str, Any]]:
     """Yield output records, in input order: one per document (or per sentence)."""
     k = model.config.predict.evidence_per_label if evidence is None else evidence
-    for batch in _batches(documents, batch_size):
+    for batch in batches(documents, batch_size):
         ok = [d for d in batch if d.error is None]
         texts = [d.text or "" for d in ok]
         sentences = list(model.preprocessor.stream(texts))

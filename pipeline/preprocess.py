@@ -322,13 +322,12 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
         yield from flush()
 
 
-_NORMALIZERS: dict[int, Normalizer] = {}
-
-
 def _normalizer(nlp: Language) -> Normalizer:
-    norm = _NORMALIZERS.get(id(nlp))
+    """The pipeline's Normalizer, kept on the pipeline object (its word-type cache lives
+    exactly as long as the pipeline)."""
+    norm = getattr(nlp, "_trafficlens_normalizer", None)
     if norm is None:
-        norm = _NORMALIZERS[id(nlp)] = Normalizer(nlp)
+        norm = nlp._trafficlens_normalizer = Normalizer(nlp)
     return norm
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import Report
 from pipeline.evaluate import Evaluation, confident_errors, top_features
 from pipeline.model import TraffickingModel
 from pipeline.outputs import write_text
@@ -46,10 +47,9 @@ def _sets(metrics: dict[str, Any]) -> list[str]:
 
 def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence[Path],
                  plots: dict[str, dict[str, Path]], comparison: dict[str, Any] | None,
-                 gate_failures: list[str] | None) -> list[Block]:
+                 gate_failures: list[str] | None, rep: Report) -> list[Block]:
     """Everything the report says, in order."""
     m = evaluation.metrics
-    rep = model.config.report
     td = model.card.get("training_data", {})
     blocks: list[Block] = [
         ("h", 1, "trafficlens evaluation"),
@@ -179,8 +179,12 @@ def to_html(blocks: list[Block]) -> str:
 
 def write_reports(evaluation: Evaluation, model: TraffickingModel, report_dir: Path,
                   data: Sequence[Path], comparison: dict[str, Any] | None = None,
-                  gate_failures: list[str] | None = None) -> list[Path]:
-    """Write metrics.json, report.md, report.html and PNG plots; return the paths."""
+                  gate_failures: list[str] | None = None,
+                  settings: Report | None = None) -> list[Path]:
+    """Write metrics.json, report.md, report.html and PNG plots; return the paths.
+
+    ``settings`` (the ``[report]`` table of the run's config) default to the model's own.
+    """
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     m = evaluation.metrics
@@ -197,7 +201,8 @@ def write_reports(evaluation: Evaluation, model: TraffickingModel, report_dir: P
         metrics["comparison"] = comparison
     if gate_failures is not None:
         metrics["gate"] = {"passed": not gate_failures, "failures": gate_failures}
-    blocks = build_blocks(evaluation, model, data, plots, comparison, gate_failures)
+    blocks = build_blocks(evaluation, model, data, plots, comparison, gate_failures,
+                          settings or model.config.report)
     paths = [report_dir / "metrics.json", report_dir / "report.md", report_dir / "report.html"]
     write_text(paths[0], json.dumps(metrics, indent=2) + "\n")
     write_text(paths[1], to_markdown(blocks, report_dir))

@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from pipeline.engines import run_batches
@@ -18,6 +17,7 @@ from pipeline.errors import PipelineError
 from pipeline.inputs import Document, ReadOptions, read_inputs
 from pipeline.model import TraffickingModel
 from pipeline.outputs import ResumableOutput, write_records
+from pipeline.predict import batches
 
 
 @dataclass
@@ -42,12 +42,6 @@ class RunStats:
         text = (f"documents: {self.documents}, sentences: {self.sentences}, "
                 f"errors: {self.errors}, seconds: {self.seconds:.1f}")
         return text + (f", already done (skipped): {self.skipped}" if self.skipped else "")
-
-
-def _batches(docs: Iterable[Document], size: int) -> Iterator[list[Document]]:
-    it = iter(docs)
-    while batch := list(islice(it, size)):
-        yield batch
 
 
 def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
@@ -77,7 +71,7 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
             docs = pending(docs)
     if wrap is not None:
         docs = wrap(docs)
-    results = run_batches(_batches(docs, batch_docs), model=model, model_dir=model_dir,
+    results = run_batches(batches(docs, batch_docs), model=model, model_dir=model_dir,
                           level=level, evidence=evidence, n_jobs=n_jobs, engine=engine,
                           scheduler=scheduler)
     if sink is None:

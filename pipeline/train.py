@@ -21,15 +21,13 @@ from pipeline.classifier import build_estimator
 from pipeline.config import Config
 from pipeline.corpus import Passage, fingerprint, label_matrix, read_corpus
 from pipeline.cues import CueMatcher, read_cues
-from pipeline.errors import PipelineError, collect
+from pipeline.errors import collect
 from pipeline.metrics import all_metrics
-from pipeline.model import TraffickingModel, save_model
+from pipeline.model import TraffickingModel, check_target, save_model
 from pipeline.preprocess import Preprocessor
 from pipeline.segments import SegmentMaker, max_by_owner
 from pipeline.stratify import multilabel_kfold
 from pipeline.thresholds import LabelThresholds
-
-HOLDOUT_FILES = ("holdout_writer.jsonl",)
 
 Progress = Callable[[str], None]
 
@@ -130,9 +128,8 @@ def fit_and_save(config: Config, data: Sequence[Path] | None, out: Path, *,
                  force: bool = False, progress: Progress | None = None) -> TraffickingModel:
     """Read the corpus (``data`` or the config's ``paths.train``), fit and save to ``out``."""
     paths = list(data) if data else list(config.paths.train)
-    if Path(out).exists() and not force:
-        raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
-    passages = read_corpus(paths, config.label_sets, exclude=HOLDOUT_FILES)
+    check_target(out, force=force)  # before the long fit, not after it
+    passages = read_corpus(paths, config.label_sets, exclude=config.data.holdout_files)
     model = fit_model(passages, config, progress)
     save_model(model, out, force=force)
     return model

@@ -172,8 +172,20 @@ def test_to_dict_is_json_ready(config: Config):
     assert "source" not in d
     assert d["label_sets"]["technology"]["labels"][-1] == "transport"
     assert d["paths"]["cues"] == "configs/cues.toml"
-    assert d["paths"]["cache"] is None
+    assert d["paths"]["cache"] == ""  # TOML has no null: "" is read back as no cache
     assert d["model"]["C"] == config.model.C
+
+
+def test_config_round_trips_through_the_model_card(test_toml):
+    import json
+
+    from pipeline.model import _config_for_load
+
+    original = load_config(test_toml, {"features.char_max_features": 0, "paths.cache": ""})
+    stored = json.loads(json.dumps(original.to_dict()))
+    again = config_from_dict(_config_for_load(stored))
+    assert again.features.char_max_features is None and again.paths.cache is None
+    assert dataclasses.replace(again, source=original.source) == original
 
 
 @pytest.mark.parametrize(("override", "message"), [

@@ -75,7 +75,7 @@ def test_fit_and_save_refuses_existing_out_before_training(config: Config, tmp_p
     out = tmp_path / "exists"
     out.mkdir()
     monkeypatch.setattr(train, "read_corpus", lambda *a, **k: pytest.fail("read the corpus"))
-    with pytest.raises(train.PipelineError, match="already exists"):
+    with pytest.raises(PipelineError, match="already exists"):
         fit_and_save(config, None, out)
 
 
@@ -92,10 +92,10 @@ def test_holdout_file_is_never_trained_on(config: Config, tmp_path: Path, passag
 
     def fake_fit(passages, cfg, progress=None):
         seen["ids"] = [p.id for p in passages]
-        raise train.PipelineError("stop here")
+        raise PipelineError("stop here")
 
     monkeypatch.setattr(train, "fit_model", fake_fit)
-    with pytest.raises(train.PipelineError, match="stop here"):
+    with pytest.raises(PipelineError, match="stop here"):
         fit_and_save(config, [corpus], tmp_path / "out")
     assert len(seen["ids"]) == len(passages) and "h1" not in seen["ids"]
     assert not (tmp_path / "out").exists()
