@@ -8,28 +8,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
+from pipeline.features import Segments
 from pipeline.model import TraffickingModel
-from pipeline.preprocess import Sentence
+from pipeline.segments import max_by_owner
 
 
-def keyword_baseline(model: TraffickingModel, texts: Sequence[str],
-                     sentences: Sequence[list[Sentence]] | None = None) -> np.ndarray:
-    """Binary decisions: 1 where any cue term of the label occurs in the text."""
-    if sentences is None:
-        sentences = list(model.preprocessor.stream(texts))
-    matcher = model.segment_maker.cue_matcher
-    index = {key: j for j, key in enumerate(matcher.keys)}
+def keyword_baseline(model: TraffickingModel, segments: Segments, owners: np.ndarray,
+                     n: int) -> np.ndarray:
+    """Binary decisions for ``n`` texts: 1 where any cue term of the label occurs in one of
+    the text's sentences (``segments`` and ``owners`` as from ``SegmentMaker.sentences``,
+    whose cue counts are reused, not matched again)."""
+    index = {key: j for j, key in enumerate(model.segment_maker.cue_matcher.keys)}
     columns = [index[f"{s}:{lab}"] for s, lab in model.columns]
-    out = np.zeros((len(texts), len(model.columns)), dtype=np.int8)
-    for i, sents in enumerate(sentences):
-        counts = sum((matcher.counts(s.tokens) for s in sents),
-                     np.zeros(len(matcher.keys), dtype=np.float32))
-        out[i] = counts[columns] > 0
-    return out
+    return (max_by_owner(segments.cues[:, columns], owners, n) > 0).astype(np.int8)
 
 
 def prior_baseline(model: TraffickingModel, n: int) -> np.ndarray:

@@ -269,14 +269,18 @@ def _section(name: str, section: str, cls: type, values: Any) -> Any:
             raise PipelineError(f"{name}: {section}.{key}: unknown setting "
                                 f"(known: {', '.join(fields)})")
         default = getattr(defaults, key)
-        out[key] = _coerce(name, f"{section}.{key}", value, default)
+        # annotations are strings here (postponed evaluation): "Path | None" etc.
+        optional = "None" in str(fields[key].type)
+        out[key] = _coerce(name, f"{section}.{key}", value, default, optional)
     return cls(**out)
 
 
-def _coerce(name: str, key: str, value: Any, default: Any) -> Any:
-    if isinstance(default, Path) or key in ("paths.cache",):
+def _coerce(name: str, key: str, value: Any, default: Any, optional: bool = False) -> Any:
+    if isinstance(default, Path):
         if value in ("", None):
-            return None
+            if optional:  # e.g. paths.cache = "" turns the cache off
+                return None
+            raise PipelineError(f"{name}: {key}: needs a path")
         if not isinstance(value, str):
             raise PipelineError(f"{name}: {key}: expected a path string, got {value!r}")
         return Path(value)

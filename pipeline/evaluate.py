@@ -20,6 +20,7 @@ from pipeline.corpus import Passage, label_matrix, read_corpus
 from pipeline.errors import PipelineError
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel
+from pipeline.segments import max_by_owner
 
 
 @dataclass
@@ -39,11 +40,14 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> E
     texts = [p.text for p in passages]
     Y = label_matrix(passages, model.config)
     sentences = list(model.preprocessor.stream(texts))
-    scores = model.score_texts(texts, sentences)
+    segments, owners = model.segment_maker.sentences(texts, sentences)
+    # as predict scores a document: the maximum over its sentences
+    scores = max_by_owner(model.score_segments(segments), owners, len(texts))
     P = model.decide(scores)
     metrics = all_metrics(Y, P, model.columns, scores, model.thresholds)
     baselines = {
-        "keyword": all_metrics(Y, keyword_baseline(model, texts, sentences), model.columns),
+        "keyword": all_metrics(Y, keyword_baseline(model, segments, owners, len(texts)),
+                               model.columns),
         "prior": all_metrics(Y, prior_baseline(model, len(texts)), model.columns),
     }
     metrics["baselines"] = {name: {s: {"macro_f1": m[s]["macro_f1"], "micro_f1": m[s]["micro_f1"]}

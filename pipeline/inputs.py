@@ -32,7 +32,6 @@ A hidden file named explicitly is read.
 from __future__ import annotations
 
 import csv
-import errno
 import io
 import os
 import stat
@@ -40,7 +39,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from pipeline.readers.base import Document, Reader, ReadOptions, whole_file
+from pipeline.readers.base import Document, Reader, ReadOptions, os_reason, whole_file
 from pipeline.readers.docx import read_docx_file
 from pipeline.readers.encoding import decode
 from pipeline.readers.html import read_html_file
@@ -115,15 +114,7 @@ def read_path(path: Path, options: ReadOptions) -> Iterator[Document]:
             return
         yield from reader(path, options)
     except (OSError, ValueError, csv.Error) as err:
-        yield Document(name, name, error=_reason(err))
-
-
-def _reason(err: Exception) -> str:
-    if isinstance(err, OSError):
-        if err.errno == errno.ELOOP:
-            return "symlink loop"
-        return err.strerror or str(err)
-    return str(err)
+        yield Document(name, name, error=os_reason(err))
 
 
 def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,

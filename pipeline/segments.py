@@ -21,31 +21,32 @@ class SegmentMaker:
     def __init__(self, cue_matcher: CueMatcher) -> None:
         self.cue_matcher = cue_matcher
 
-    def passages(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]) -> Segments:
-        """One segment per text, its sentences' tokens joined (training unit)."""
-        tokens = [[t for s in sents for t in s.tokens] for sents in sentences]
-        cues = self._cues([tuple(s.tokens) for s in sents] for sents in sentences)
-        return Segments(list(texts), [" ".join(t) for t in tokens], cues)
+    def passages(self, texts: Sequence[str], sentences: Sequence[list[Sentence]],
+                 per_sentence: tuple[Segments, np.ndarray] | None = None) -> Segments:
+        """One segment per text, its sentences' tokens joined (training unit).
+
+        Its cue counts are the sums of its sentences' counts; pass ``per_sentence`` (what
+        :meth:`sentences` returned for the same texts) to reuse them instead of matching again.
+        """
+        segs, owners = per_sentence or self.sentences(texts, sentences)
+        cues = np.zeros((len(texts), segs.cues.shape[1]), dtype=np.float32)
+        np.add.at(cues, owners, segs.cues)
+        tokens = [" ".join(t for s in sents for t in s.tokens) for sents in sentences]
+        return Segments(list(texts), tokens, cues)
 
     def sentences(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]
                   ) -> tuple[Segments, np.ndarray]:
         """One segment per sentence, plus the index of the text each belongs to."""
-        seg_texts, seg_tokens, owners, groups = [], [], [], []
+        seg_texts, seg_tokens, owners, rows = [], [], [], []
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
             for s in sents:
                 seg_texts.append(text[s.start:s.end])
                 seg_tokens.append(" ".join(s.tokens))
                 owners.append(i)
-                groups.append([s.tokens])
-        return Segments(seg_texts, seg_tokens, self._cues(groups)), np.array(owners, dtype=int)
-
-    def _cues(self, groups) -> np.ndarray:
-        rows = [sum((self.cue_matcher.counts(toks) for toks in group),
-                    np.zeros(len(self.cue_matcher.keys), dtype=np.float32))
-                for group in groups]
-        if not rows:
-            return np.zeros((0, len(self.cue_matcher.keys)), dtype=np.float32)
-        return np.vstack(rows)
+                rows.append(self.cue_matcher.counts(s.tokens))
+        cues = (np.vstack(rows) if rows
+                else np.zeros((0, len(self.cue_matcher.keys)), dtype=np.float32))
+        return Segments(seg_texts, seg_tokens, cues), np.array(owners, dtype=int)
 
 
 def max_by_owner(scores: np.ndarray, owners: np.ndarray, n_owners: int) -> np.ndarray:

@@ -69,8 +69,8 @@ def fit_model(passages: Sequence[Passage], config: Config,
     sentences = pre.process(texts)
     cues = read_cues(config.paths.cues, config)
     maker = SegmentMaker(CueMatcher(cues, pre))
-    whole = maker.passages(texts, sentences)
     sent_segs, owners = maker.sentences(texts, sentences)
+    whole = maker.passages(texts, sentences, (sent_segs, owners))
 
     k = config.thresholds.cv_folds
     oof = np.zeros(Y.shape, dtype=float)

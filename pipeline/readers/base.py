@@ -8,6 +8,7 @@ error record naming the file.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,3 +69,12 @@ def reason(err: BaseException) -> str:
     """A short reason for a library's exception (its message, else its type's name)."""
     text = str(err).strip()
     return text if text else type(err).__name__
+
+
+def os_reason(err: BaseException) -> str:
+    """A short reason for a failed file operation ("symlink loop", "Permission denied")."""
+    if isinstance(err, OSError):
+        if err.errno == errno.ELOOP:
+            return "symlink loop"
+        return err.strerror or str(err)
+    return str(err)

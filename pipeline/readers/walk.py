@@ -25,12 +25,11 @@ file named on the command line itself is read.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.readers.base import Document
+from pipeline.readers.base import Document, os_reason
 
 _Key = tuple[int, int]  # (device, inode): a folder's identity, whatever path leads to it
 
@@ -40,7 +39,7 @@ def walk(root: Path) -> Iterator[Path | Document]:
     try:
         info = os.stat(root)
     except OSError as err:
-        yield _error(root, _why(err))
+        yield _error(root, os_reason(err))
         return
     key = (info.st_dev, info.st_ino)
     seen: dict[_Key, Path] = {key: root}
@@ -51,7 +50,7 @@ def walk(root: Path) -> Iterator[Path | Document]:
         try:
             info = os.stat(link)
         except OSError as err:
-            yield _error(link, _why(err))
+            yield _error(link, os_reason(err))
             continue
         key = (info.st_dev, info.st_ino)
         if key in ancestors or _contains(link, link.parent):
@@ -70,7 +69,7 @@ def _walk(folder: Path, ancestors: tuple[_Key, ...], seen: dict[_Key, Path],
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except OSError as err:
-        yield _error(folder, f"cannot read folder: {_why(err)}")
+        yield _error(folder, f"cannot read folder: {os_reason(err)}")
         return
     subfolders = []
     for entry in entries:
@@ -90,7 +89,7 @@ def _walk(folder: Path, ancestors: tuple[_Key, ...], seen: dict[_Key, Path],
         try:
             info = entry.stat()
         except OSError as err:
-            yield _error(Path(entry.path), f"cannot read folder: {_why(err)}")
+            yield _error(Path(entry.path), f"cannot read folder: {os_reason(err)}")
             continue
         key = (info.st_dev, info.st_ino)
         if key in seen:  # a bind mount, or a real folder met again inside a followed link
@@ -107,9 +106,3 @@ def _contains(outer: Path, inner: Path) -> bool:
 
 def _error(path: Path, message: str) -> Document:
     return Document(str(path), str(path), error=message)
-
-
-def _why(err: OSError) -> str:
-    if err.errno == errno.ELOOP:
-        return "symlink loop"
-    return err.strerror or str(err)

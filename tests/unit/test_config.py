@@ -194,6 +194,7 @@ def test_config_round_trips_through_the_model_card(test_toml):
     ({"features.word_max_features": "abc"}, "features.word_max_features: expected int"),
     ({"features.word_ngram_range": [1]}, "features.word_ngram_range: expected [min, max]"),
     ({"paths.test": [1]}, "paths.test: expected a path string"),
+    ({"paths.cues": ""}, "paths.cues: needs a path"),
     ({"model.class_weight": "heavy"}, "model.class_weight"),
     ({"seed": "x"}, "seed: expected int"),
 ])
