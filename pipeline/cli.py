@@ -348,6 +348,31 @@ def data_agreement(
                 typer.echo(f"  {lab:20s} kappa {result['kappa'][lab]:.3f}")
 
 
+@data_app.command("segment")
+def data_segment(
+    documents: Annotated[list[Path], typer.Argument(help="Plain-text (.txt) documents.")],
+    config: Annotated[Path, typer.Option(help="Config with the preprocessing settings.")]
+    = DEFAULT_CONFIG,
+) -> None:
+    """Write an annotation template DOC.labels.tsv beside each document.
+
+    One row per sentence exactly as predict splits the document: seq, start, end
+    (character offsets into the file's text), empty stage and technology columns
+    (labels joined with ";"), and the sentence text.
+
+    Example: trafficlens data segment data/documents/news/arrest_report.txt
+    """
+    from pipeline.config import load_config
+    from pipeline.documents import write_template
+
+    with user_errors():
+        cfg = load_config(config)
+        for doc in documents:
+            out = doc.with_suffix(".labels.tsv")
+            n = write_template(doc.read_text(encoding="utf-8"), out, cfg)
+            typer.echo(f"{doc}: {n} sentences -> {out}")
+
+
 @app.command()
 def summarize(
     predictions: Annotated[Path, typer.Argument(help="Document-level JSONL from predict.")],
