@@ -348,6 +348,56 @@ def data_agreement(
                 typer.echo(f"  {lab:20s} kappa {result['kappa'][lab]:.3f}")
 
 
+@data_app.command("cues")
+def data_cues(
+    data: Annotated[list[Path] | None, typer.Option(
+        help="Annotated JSONL file or folder; repeat for several. Default: the config's "
+             "paths.train.")] = None,
+    config: Annotated[Path, typer.Option(help="Config naming the cue file (paths.cues).")]
+    = DEFAULT_CONFIG,
+    min_precision: Annotated[float, typer.Option(
+        min=0.0, max=1.0, help="Flag terms whose corpus precision is below this.")] = 0.5,
+    out: Annotated[Path | None, typer.Option(help="Also write the table as CSV.")] = None,
+) -> None:
+    """Cue terms worst first: normal form, passages matched, share carrying the label.
+
+    The precision of a term is the share of the passages it matches that carry its
+    label. Terms below --min-precision are flagged with "!"; a term that normalises
+    badly (to nothing, a stop word or a placeholder) is an error.
+
+    Example: trafficlens data cues --data data/corpus --out reports/cues.csv
+    """
+    from pipeline.config import load_config
+    from pipeline.corpus import read_corpus
+    from pipeline.cuestats import cue_report
+
+    with user_errors():
+        cfg = load_config(config)
+        paths = list(data) if data else list(cfg.paths.train)
+        passages = read_corpus(paths, cfg.label_sets)
+        stats = cue_report(cfg, passages)
+        typer.echo(f"{'':1} {'label':28} {'term':28} {'normal form':28} matched  precision")
+        for s in stats:
+            flag = "!" if s.precision is not None and s.precision < min_precision else " "
+            prec = "-" if s.precision is None else f"{s.precision:.2f}"
+            typer.echo(f"{flag} {s.label:28} {s.term:28} {s.normal:28} {s.matched:7d}  {prec:>9}")
+        low = sum(s.precision is not None and s.precision < min_precision for s in stats)
+        typer.echo(f"{len(stats)} terms on {len(passages)} passages; {low} below precision "
+                   f"{min_precision:.2f}; {sum(s.matched == 0 for s in stats)} never match")
+        if out is not None:
+            import csv
+
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["label", "term", "normal_form", "matched", "correct",
+                                 "precision"])
+                for s in stats:
+                    writer.writerow([s.label, s.term, s.normal, s.matched, s.correct,
+                                     "" if s.precision is None else round(s.precision, 4)])
+            typer.echo(f"wrote {out}")
+
+
 @data_app.command("segment")
 def data_segment(
     documents: Annotated[list[Path], typer.Argument(help="Plain-text (.txt) documents.")],

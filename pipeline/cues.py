@@ -1,10 +1,11 @@
 """Cue terms from the labeling guide, matched with spaCy's PhraseMatcher.
 
 Terms live in a TOML file (one list per label) that analysts extend without touching
-code. Terms and text go through the same normalisation (lower-cased lemmas), and the
-matcher runs on the normalised tokens with ``attr="LOWER"``, so "crypto wallets"
-matches the term "crypto wallet". Per-label match counts become model features and
-drive the keyword baseline.
+code. Terms and text go through the same normalisation (:mod:`pipeline.normalize`),
+and the matcher runs on the normalised tokens with ``attr="LOWER"``, so "crypto
+wallets" matches the term "crypto wallet". A term that normalises to nothing, to a
+stop word or to a placeholder (it would match every number or URL) is an error.
+Per-label match counts become model features and drive the keyword baseline.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from spacy.tokens import Doc
 
 from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.preprocess import Preprocessor
+from pipeline.preprocess import PLACEHOLDERS, Preprocessor
 
 
 def read_cues(path: Path, config: Config) -> dict[str, list[str]]:
@@ -48,8 +49,35 @@ def read_cues(path: Path, config: Config) -> dict[str, list[str]]:
     return out
 
 
+def normal_term(term: str, preprocessor: Preprocessor, source: str, key: str
+                ) -> tuple[str, ...]:
+    """A cue term's normal form; raise when it cannot mean what it says.
+
+    A term must keep at least one token that is neither a stop word nor a placeholder,
+    and no placeholder at all: ``"24/7"`` would become ``<num>`` and match every number.
+    """
+    tokens = preprocessor.tokens(term)
+    label = key.replace(":", ".")
+    problem = ""
+    if not tokens:
+        problem = "normalises to nothing"
+    elif any(t in PLACEHOLDERS for t in tokens):
+        problem = f"normalises to {' '.join(tokens)!r}, which has a placeholder"
+    elif all(preprocessor.is_stop(t) for t in tokens):
+        problem = f"normalises to the stop word(s) {' '.join(tokens)!r}"
+    if problem:
+        raise PipelineError(f"{source}: {label}: cue term {term!r} {problem}; write it as it "
+                            "appears in text (e.g. capitals for acronyms: 'AI') or remove it")
+    return tokens
+
+
 class CueMatcher:
     """Counts cue-term matches per label in normalised token sequences.
+
+    A match inside a longer match of another label of the same set does not count:
+    "Internet of Things" is ``iot_5g``, not also ``clearnet``; "video chat" is
+    ``clearnet``, not also ``camera_microphone``. Labels of different sets may share
+    words ("crypto wallet": ``cryptocurrency`` and the ``proceeds`` cue "wallet").
 
     Parameters
     ----------
@@ -57,33 +85,53 @@ class CueMatcher:
         ``set:label`` -> list of terms, in the order of the model's label columns.
     preprocessor : Preprocessor
         Normalises the terms exactly as the texts are normalised.
+    source : str
+        Where the terms come from (a file, a model), for error messages.
     """
 
-    def __init__(self, cues: dict[str, list[str]], preprocessor: Preprocessor) -> None:
+    def __init__(self, cues: dict[str, list[str]], preprocessor: Preprocessor,
+                 source: str = "cue terms") -> None:
         self.keys = list(cues)
         self.vocab = preprocessor.nlp.vocab
         self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
-        self.terms: dict[str, list[tuple[str, ...]]] = {}
+        self.terms: dict[str, list[tuple[str, ...]]] = {}  # distinct normal forms, sorted
+        self._normal: dict[str, list[tuple[str, ...]]] = {}  # per term, in the given order
         for key, terms in cues.items():
-            normed = sorted({preprocessor.tokens(t) for t in terms} - {()})
+            self._normal[key] = [normal_term(t, preprocessor, source, key) for t in terms
+                                 if t.strip()]
+            normed = sorted(set(self._normal[key]))
             self.terms[key] = normed
             if normed:
                 self.matcher.add(key, [Doc(self.vocab, words=list(t)) for t in normed])
         self._index = {self.vocab.strings[k]: i for i, k in enumerate(self.keys)}
+        self._set = [k.split(":", 1)[0] for k in self.keys]
+
+    def normal_forms(self, key: str) -> list[tuple[str, ...]]:
+        """The normal form of each of a label's terms, in the order they were given."""
+        return self._normal[key]
+
+    def spans(self, tokens: Sequence[str]) -> list[tuple[int, int, int]]:
+        """``(label column, start, end)`` of every counted match in a token sequence."""
+        if not tokens:
+            return []
+        found = [(self._index[m], start, end)
+                 for m, start, end in self.matcher(Doc(self.vocab, words=list(tokens)))]
+        if len(found) < 2:
+            return found
+        return [(j, start, end) for j, start, end in found
+                if not any(k != j and self._set[k] == self._set[j] and s <= start
+                           and end <= e and e - s > end - start for k, s, e in found)]
 
     def counts(self, tokens: Sequence[str]) -> np.ndarray:
         """Matches per label (float32 vector, label-column order) in one token sequence."""
         out = np.zeros(len(self.keys), dtype=np.float32)
-        if tokens:
-            for match_id, _, _ in self.matcher(Doc(self.vocab, words=list(tokens))):
-                out[self._index[match_id]] += 1
+        for j, _, _ in self.spans(tokens):
+            out[j] += 1
         return out
 
     def matches(self, tokens: Sequence[str]) -> dict[str, list[str]]:
-        """Matched terms per label, for explaining a keyword-baseline decision."""
+        """Matched terms (normal forms) per label, e.g. to explain a keyword decision."""
         found: dict[str, list[str]] = {}
-        if tokens:
-            doc = Doc(self.vocab, words=list(tokens))
-            for match_id, start, end in self.matcher(doc):
-                found.setdefault(self.vocab.strings[match_id], []).append(doc[start:end].text)
+        for j, start, end in self.spans(tokens):
+            found.setdefault(self.keys[j], []).append(" ".join(tokens[start:end]))
         return found

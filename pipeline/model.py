@@ -65,7 +65,8 @@ class TraffickingModel:
     @property
     def segment_maker(self) -> SegmentMaker:
         if self._maker is None:
-            self._maker = SegmentMaker(CueMatcher(self.cues, self.preprocessor))
+            self._maker = SegmentMaker(CueMatcher(self.cues, self.preprocessor,
+                                                  source="the model's cue terms"))
         return self._maker
 
     def score_segments(self, segments: Segments) -> np.ndarray:

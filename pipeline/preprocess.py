@@ -4,10 +4,13 @@ The default pipeline is ``spacy.blank(lang)`` with a sentencizer and the lookup
 lemmatizer tables of ``spacy-lookups-data``; nothing is downloaded. A trained
 pipeline installed as a package may be named in the config instead.
 
-Normalised tokens are lower-cased lemmas without punctuation or spaces; URLs,
-e-mail addresses, numbers and currency symbols become placeholder tokens. The
-normal form of a blank-pipeline token depends only on its lexeme, so it is computed
-once per word type: this keeps preprocessing close to the tokenizer's own speed.
+Texts are first normalised by :func:`pipeline.normalize.normalize_text` (quotes,
+invisible characters), and sentence offsets are mapped back to the original text.
+Normalised tokens are :func:`pipeline.normalize.word_form`: lower-cased lemmas, with
+acronyms and alphanumeric names (AI, 5G) kept whole; punctuation and spaces are
+dropped; URLs, e-mail addresses, numbers and currency symbols become placeholder
+tokens. The normal form of a blank-pipeline token depends only on its lexeme, so it is
+computed once per word type: this keeps preprocessing close to the tokenizer's own speed.
 """
 
 from __future__ import annotations
@@ -23,20 +26,25 @@ import spacy
 from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import compile_suffix_regex
 
 from pipeline.config import Preprocess
 from pipeline.errors import PipelineError
+from pipeline.normalize import ALNUM_NAME, SURROGATE, NormalText, normalize_text, word_form
 
 #: Bump when the normal form changes, so cached preprocessing is not reused.
-NORMALIZER_VERSION = "2"
+NORMALIZER_VERSION = "3"
 URL, EMAIL, NUM, CURRENCY = "<url>", "<email>", "<num>", "<currency>"
+PLACEHOLDERS = frozenset({URL, EMAIL, NUM, CURRENCY})
 PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
-SURROGATE = re.compile("[\ud800-\udfff]")
+#: A full stop after an alphanumeric name ("... over 4G.") ends the sentence; spaCy's
+#: own rule keeps it on the token after a capital letter (for abbreviations like "U.S.").
+ALNUM_FULL_STOP = r"(?<=[0-9][A-Z])\."
 
 
 def clean(text: str) -> str:
     """Replace lone surrogates (from broken input) with U+FFFD, one character for one,
-    so spaCy can encode the text and every offset still points into the original."""
+    so the text can be encoded and every offset still points into the original."""
     return SURROGATE.sub("\ufffd", text)
 
 
@@ -102,9 +110,28 @@ def make_fast_sentencizer(nlp: Language, name: str) -> FastSentencizer:
     return FastSentencizer(nlp.vocab)
 
 
+def keep_alphanumeric_names(nlp: Language) -> None:
+    """Make the tokenizer keep 5G, 4G, 3D ... whole (spaCy splits "5G" as 5 + unit G)."""
+    tokenizer = nlp.tokenizer
+    tokenizer.suffix_search = compile_suffix_regex(
+        [*nlp.Defaults.suffixes, ALNUM_FULL_STOP]).search
+    previous = tokenizer.token_match
+
+    def token_match(text: str):
+        return ALNUM_NAME.match(text) or (previous(text) if previous else None)
+
+    tokenizer.token_match = token_match
+
+
 @lru_cache(maxsize=4)
 def load_nlp(spacy_model: str = "", lang: str = "en") -> Language:
     """Build (once per process) the spaCy pipeline named in the config."""
+    nlp = _build_nlp(spacy_model, lang)
+    keep_alphanumeric_names(nlp)
+    return nlp
+
+
+def _build_nlp(spacy_model: str, lang: str) -> Language:
     if spacy_model:
         try:
             nlp = spacy.load(spacy_model, exclude=["ner"])
@@ -140,6 +167,8 @@ class Normalizer:
             if lookups.has_table("lemma_lookup"):
                 table = lookups.get_table("lemma_lookup")
         self._table = table
+        self._known = frozenset(table.values()) if table else frozenset()
+        self._stop_words = nlp.Defaults.stop_words
         self._cache: dict[int, str | None] = {}
 
     def lexeme(self, orth: int) -> str | None:
@@ -159,9 +188,7 @@ class Normalizer:
         elif lex.like_num:
             norm = NUM
         else:
-            lower = lex.lower_
-            norm = self._table.get(lower, lower) if self._table else lower
-            norm = norm.lower() if norm else lower
+            norm = word_form(lex.orth_, self._table.get, self._known, self._stop_words)
             if not norm.strip():
                 norm = None
         self._cache[orth] = norm
@@ -212,7 +239,8 @@ class Normalizer:
             return CURRENCY
         if tok.like_num:
             return NUM
-        return (tok.lemma_ or tok.lower_).lower() or None
+        lemma = tok.lemma_  # the trained pipeline's lemma, in context
+        return word_form(tok.text, lambda _: lemma, self._known, self._stop_words) or None
 
 
 def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
@@ -279,6 +307,10 @@ class Preprocessor:
         """Sentences of every text, lazily (no cache): for streaming prediction."""
         return _stream(texts, self.nlp, self.settings.batch_size, self.max_chars)
 
+    def is_stop(self, token: str) -> bool:
+        """Whether a normalised token is a stop word of the pipeline's language."""
+        return token in self.nlp.Defaults.stop_words
+
     def tokens(self, text: str) -> tuple[str, ...]:
         """Normalised tokens of a short text (e.g. a cue term), sentences joined."""
         return tuple(t for s in next(self.stream([text])) for t in s.tokens)
@@ -294,7 +326,8 @@ class Preprocessor:
 def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
             max_chars: int) -> Iterator[list[Sentence]]:
     normalizer = _normalizer(nlp)
-    pending: list[tuple[int, int, str]] = []  # (text number in batch, offset, piece)
+    # (text number in batch, offset, piece, the normalised whole text)
+    pending: list[tuple[int, int, str, NormalText]] = []
     n_texts = 0
 
     # the blank pipeline's lemmas come from the lookup table, per word type (Normalizer),
@@ -306,14 +339,19 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
         with nlp.select_pipes(disable=skip):
-            docs = list(nlp.pipe((piece for _, _, piece in pending), batch_size=batch_size))
-        for (idx, offset, _), doc in zip(pending, docs, strict=True):
-            results[idx].extend(normalizer.sentences(doc, offset))
+            docs = list(nlp.pipe((p[2] for p in pending), batch_size=batch_size))
+        for (idx, offset, _, normal), doc in zip(pending, docs, strict=True):
+            sentences = normalizer.sentences(doc, offset)
+            if normal.index is not None:  # back to offsets into the text as given
+                sentences = [Sentence(*normal.original_span(s.start, s.end), s.tokens)
+                             for s in sentences]
+            results[idx].extend(sentences)
         yield from results
 
     for text in texts:
-        pending.extend((n_texts, off, piece)
-                       for off, piece in split_long(clean(text), max_chars))
+        normal = normalize_text(text)
+        pending.extend((n_texts, off, piece, normal)
+                       for off, piece in split_long(normal.text, max_chars))
         n_texts += 1
         if len(pending) >= batch_size:
             yield from flush()

@@ -1,7 +1,8 @@
 """Turn texts into :class:`~pipeline.features.Segments`: whole passages or sentences.
 
 This is where spaCy output (sentences, normalised tokens) and cue counts meet, so
-training, evaluation and prediction build their inputs the same way.
+training, evaluation and prediction build their inputs the same way. Segment texts
+(for character n-grams) are normalised as the tokens are.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 
 from pipeline.cues import CueMatcher
 from pipeline.features import Segments
+from pipeline.normalize import normalize_text
 from pipeline.preprocess import Sentence
 
 
@@ -32,7 +34,7 @@ class SegmentMaker:
         cues = np.zeros((len(texts), segs.cues.shape[1]), dtype=np.float32)
         np.add.at(cues, owners, segs.cues)
         tokens = [" ".join(t for s in sents for t in s.tokens) for sents in sentences]
-        return Segments(list(texts), tokens, cues)
+        return Segments([normalize_text(t).text for t in texts], tokens, cues)
 
     def sentences(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]
                   ) -> tuple[Segments, np.ndarray]:
@@ -40,7 +42,7 @@ class SegmentMaker:
         seg_texts, seg_tokens, owners, rows = [], [], [], []
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
             for s in sents:
-                seg_texts.append(text[s.start:s.end])
+                seg_texts.append(normalize_text(text[s.start:s.end]).text)
                 seg_tokens.append(" ".join(s.tokens))
                 owners.append(i)
                 rows.append(self.cue_matcher.counts(s.tokens))

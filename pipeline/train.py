@@ -65,10 +65,10 @@ def fit_model(passages: Sequence[Passage], config: Config,
     texts = [p.text for p in passages]
     pre = Preprocessor(config.preprocess, cache_dir=config.paths.cache,
                        max_chars=config.predict.max_chars)
+    cues = read_cues(config.paths.cues, config)  # a bad cue file fails before the long work
+    maker = SegmentMaker(CueMatcher(cues, pre, source=str(config.paths.cues)))
     say(f"preprocessing {len(texts)} passages with spaCy")
     sentences = pre.process(texts)
-    cues = read_cues(config.paths.cues, config)
-    maker = SegmentMaker(CueMatcher(cues, pre))
     sent_segs, owners = maker.sentences(texts, sentences)
     whole = maker.passages(texts, sentences, (sent_segs, owners))
 

@@ -199,7 +199,7 @@ class InputFolder:
             self.texts[str(path)] = text
 
         text_file("a.txt", "Her passport was taken on arrival.\n\n"
-                           "She was sold on an escort site for bitcoin.")
+                           "She was sold on an escort website and paid through crypto exchanges.")
         text_file("b.md", "# Case notes\n\nRecruiters posted fake jobs abroad on social media.")
         text_file("sub/nested.txt", "Profits were laundered through crypto exchanges.")
         (root / "c.jsonl").write_text(

@@ -99,6 +99,50 @@ def test_python_m_pipeline_help():
     assert "Traceback" not in proc.stderr
 
 
+# --- data cues, data segment ------------------------------------------------------------
+
+
+def test_data_cues_lists_terms_worst_first(mini_path: Path, test_toml: Path, tmp_path: Path):
+    out = tmp_path / "cues.csv"
+    res = invoke("data", "cues", "--data", mini_path, "--config", test_toml, "--out", out)
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert {"label", "term", "normal_form", "matched", "correct", "precision"} <= set(frame)
+    matched = frame[frame["matched"] > 0]
+    precision = matched["precision"].astype(float)
+    assert list(precision) == sorted(precision)  # worst first
+    assert precision.round(4).equals((matched["correct"] / matched["matched"]).round(4))
+    assert (frame[frame["matched"] == 0]["precision"] == "").all()
+    row = frame[(frame["label"] == "technology.cryptocurrency")
+                & (frame["term"] == "crypto wallet")]
+    assert row["normal_form"].item() == "crypto wallet"
+    assert "terms on" in res.stdout and "below precision" in res.stdout
+
+
+def test_train_rejects_a_cue_term_that_normalises_badly(tmp_path: Path, test_toml: Path):
+    cues = tmp_path / "cues.toml"
+    cues.write_text('[stage]\nadvertisement = ["escort", "24/7"]\n', encoding="utf-8")
+    res = invoke("train", "--config", test_toml, "--out", tmp_path / "m",
+                 "--paths.cues", cues)
+    assert_user_error(res, str(cues), "stage.advertisement", "'24/7'", "placeholder")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_data_segment_writes_a_template_per_sentence(tmp_path: Path, test_toml: Path):
+    doc = tmp_path / "case.txt"
+    text = "Heading\n\nThey recruited her on Face\u200bbook. She was \u201csold\u201d online."
+    doc.write_text(text, encoding="utf-8")
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(tmp_path / "case.labels.tsv", sep="\t", keep_default_na=False)
+    assert list(frame.columns) == ["seq", "start", "end", "stage", "technology", "text"]
+    assert list(frame["seq"]) == [0, 1, 2]
+    assert [text[a:b] for a, b in zip(frame["start"], frame["end"], strict=True)] == [
+        "Heading", "They recruited her on Face\u200bbook.", "She was \u201csold\u201d online."]
+    assert (frame["stage"] == "").all() and (frame["technology"] == "").all()
+
+
 # --- data check ----------------------------------------------------------------------
 
 

@@ -110,3 +110,69 @@ def test_labels_without_terms_get_empty_lists(tmp_path: Path, config: Config):
     cues = read_cues(path, config)
     assert cues["stage:control"] == ["threat"]
     assert cues["technology:ai"] == [] and len(cues) == len(config.all_labels)
+
+
+@pytest.mark.parametrize(("term", "fragment"), [
+    ("24/7", "'<num>', which has a placeholder"),
+    ("available 24/7", "'available <num>', which has a placeholder"),
+    ("www.example.com", "placeholder"),
+    ("ai", "stop word(s) 'have'"),
+    ("the", "stop word(s) 'the'"),
+    ("...", "normalises to nothing"),
+])
+def test_cue_terms_that_cannot_mean_what_they_say_are_errors(tmp_path: Path, config: Config,
+                                                             preprocessor: Preprocessor,
+                                                             term: str, fragment: str):
+    path = tmp_path / "cues.toml"
+    path.write_text(f'[technology]\nai = ["AI", "{term}"]\n', encoding="utf-8")
+    with pytest.raises(PipelineError) as err:
+        CueMatcher(read_cues(path, config), preprocessor, source=str(path))
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(path) in message and "technology.ai" in message and repr(term) in message
+    assert fragment in message
+
+
+def test_acronym_cue_does_not_match_have(preprocessor: Preprocessor):
+    matcher = CueMatcher({"technology:ai": ["AI"], "technology:iot_5g": ["5G"]}, preprocessor)
+    assert matcher.counts(preprocessor.tokens("Social media has made it easier.")).sum() == 0
+    assert matcher.counts(preprocessor.tokens("AI and 5G.")).tolist() == [1.0, 1.0]
+    assert matcher.counts(preprocessor.tokens("4G networks")).sum() == 0
+
+
+def test_plural_matches_singular_cue(preprocessor: Preprocessor):
+    matcher = CueMatcher({"technology:cryptocurrency": ["cryptocurrency"]}, preprocessor)
+    tokens = preprocessor.tokens("Cryptocurrencies allow criminals.")
+    assert matcher.counts(tokens).tolist() == [1.0]
+
+
+def test_match_inside_a_longer_match_of_another_label_does_not_count(
+        preprocessor: Preprocessor):
+    cues = {"technology:clearnet": ["internet", "video chat"],
+            "technology:iot_5g": ["internet of things"],
+            "technology:camera_microphone": ["video"],
+            "technology:cryptocurrency": ["crypto wallet", "crypto"],
+            "stage:proceeds": ["wallet"]}
+    matcher = CueMatcher(cues, preprocessor)
+
+    def found(text: str) -> dict[str, float]:
+        return {k: v for k, v in zip(matcher.keys, matcher.counts(preprocessor.tokens(text)),
+                                     strict=True) if v}
+
+    assert found("The Internet of Things is growing.") == {"technology:iot_5g": 1.0}
+    assert found("They met by video chat.") == {"technology:clearnet": 1.0}
+    assert found("He sent a video over the internet.") == {
+        "technology:clearnet": 1.0, "technology:camera_microphone": 1.0}
+    # nested in the same label: both count; across label sets: both count
+    assert found("a crypto wallet") == {"technology:cryptocurrency": 2.0, "stage:proceeds": 1.0}
+
+
+def test_shipped_cues_load_and_ambiguous_words_are_phrases(config: Config,
+                                                           preprocessor: Preprocessor):
+    cues = read_cues(config.paths.cues, config)
+    matcher = CueMatcher(cues, preprocessor, source=str(config.paths.cues))
+    for text in ["Climate change is a threat to security.", "Border control was tightened.",
+                 "Fear of crime rose.", "Automated cars are on trial.", "Parcel tracking works.",
+                 "The platform for dialogue met.", "He has a criminal record.",
+                 "Staff monitor the budget.", "Abuse of a position of vulnerability."]:
+        assert matcher.matches(preprocessor.tokens(text)) == {}, text

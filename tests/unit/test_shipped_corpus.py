@@ -53,3 +53,20 @@ def test_holdout_is_separate_and_never_in_a_split(default_config):
     assert len(holdout) >= 200
     splits = ROOT / "data" / "splits"
     assert not holdout & set(_ids(splits / "train.jsonl") + _ids(splits / "test.jsonl"))
+
+
+def test_shipped_cue_terms_are_precise_on_the_corpus(default_config):
+    """The rule stated in configs/cues.toml: every term that matches at least 5 passages
+    has precision >= 0.5 (`trafficlens data cues`)."""
+    import dataclasses
+
+    from pipeline.cuestats import cue_report
+
+    cfg = dataclasses.replace(default_config,
+                              paths=dataclasses.replace(default_config.paths, cache=None))
+    everything = read_corpus([ROOT / "data" / "corpus"], cfg.label_sets)
+    stats = cue_report(cfg, everything)
+    low = [(s.label, s.term, s.matched, s.precision) for s in stats
+           if s.matched >= 5 and s.precision < 0.5]
+    assert low == []
+    assert sum(s.matched >= 5 for s in stats) > 100  # the rule is not empty

@@ -1,0 +1,138 @@
+"""Text and word normalisation, without spaCy: what a reader takes each form to mean.
+
+Two levels, both used everywhere a text or a cue term is read (training, prediction,
+the keyword baseline, cue matching):
+
+* :func:`normalize_text` maps typographic variants to one form (curly quotes to
+  straight ones), drops invisible characters that split words (zero-width and bidi
+  controls, soft hyphens) and repairs lone surrogates, keeping a map back to the
+  original character offsets so evidence still slices the text the user gave.
+* :func:`word_form` turns one word into its normal form: acronyms and alphanumeric
+  names keep their identity (``AI`` is not the lookup lemma of *ain't*'s ``ai``),
+  other words take the lookup lemma, and plurals the table lacks fall back to a
+  suffix rule (*cryptocurrencies* -> *cryptocurrency*).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Container
+from typing import NamedTuple
+
+import numpy as np
+
+#: One-for-one replacements: curly and other typographic quotes to ASCII.
+QUOTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u00b4": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+})
+#: Removed: zero-width space/joiners, word joiner, BOM, soft hyphen, bidi controls.
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
+_NEEDS_WORK = re.compile("[\u00ad\u00b4\u2018-\u201f\u2032\u2033\u200b-\u200f\u202a-\u202e"
+                         "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]")
+
+#: An alphanumeric technology name the tokenizer must keep whole: 5G, 4G, 3D, 2FA, 6G.
+ALNUM_NAME = re.compile(r"^[0-9]{1,2}[A-Z]{1,3}$")
+_ACRONYM_PLURAL = re.compile(r"^[A-Z][A-Z0-9]+s$")  # NGOs, SIMs, CDRs, UAVs
+_SIBILANT_ES = re.compile(r"(?:ss|sh|ch|x|z)es$")
+#: Words in -s that are not plurals of a shorter word (the lookup table lacks them).
+NOT_PLURAL = frozenset({
+    "news", "series", "species", "lens", "means", "chaos", "kudos", "whereabouts",
+    "headquarters", "crossroads", "diabetes", "measles", "biceps", "mumps", "gas",
+    "bias", "atlas", "alias", "canvas", "christmas", "thanks", "overseas", "perhaps",
+    "always", "sometimes", "afterwards", "towards", "besides", "nowadays",
+})
+_NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ics", "ous", "ys", "ws")
+#: Entries of the lookup table that change a word's meaning, and what they should be.
+LEMMA_FIXES = {"number": "number"}  # the table maps it to "numb"
+
+
+class NormalText(NamedTuple):
+    """A normalised text and, when characters were dropped, each character's offset in
+    the original (``index[i]`` is where ``text[i]`` came from; one extra entry maps the
+    end). ``index`` is None when offsets are unchanged."""
+
+    text: str
+    index: np.ndarray | None
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The original text's span for ``text[start:end]`` (end exclusive)."""
+        if self.index is None:
+            return start, end
+        if end <= start:
+            return int(self.index[start]), int(self.index[start])
+        return int(self.index[start]), int(self.index[end - 1]) + 1
+
+
+def normalize_text(text: str) -> NormalText:
+    """Map quotes to ASCII, repair lone surrogates (U+FFFD) and drop invisible characters.
+
+    Returns the new text and, only if characters were dropped, the offset map back to
+    ``text``: the common case (nothing to do) costs one regex search.
+    """
+    if not _NEEDS_WORK.search(text):
+        return NormalText(text, None)
+    text = SURROGATE.sub("\ufffd", text).translate(QUOTES)
+    if not INVISIBLE.search(text):
+        return NormalText(text, None)
+    keep = np.ones(len(text) + 1, dtype=bool)
+    for m in INVISIBLE.finditer(text):
+        keep[m.start():m.end()] = False
+    return NormalText(INVISIBLE.sub("", text), np.flatnonzero(keep))
+
+
+def keeps_identity(word: str) -> bool:
+    """Whether a word is an acronym or alphanumeric name that no lemma table may change.
+
+    True for all-capital words of up to six characters (AI, ICT, SMS, VPN, CSAM, OSINT),
+    words with a capital after the first letter (IoT, eSIM, WhatsApp) and words mixing
+    letters and digits (5G, MP4, 3D). Sentence-initial capitals (*Has*) are not.
+    """
+    if any(c.isdigit() for c in word) and any(c.isalpha() for c in word):
+        return True
+    letters = [c for c in word if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters) and len(word) <= 6:
+        return True
+    return any(c.isupper() for c in word[1:]) and not word.isupper()
+
+
+def plural_fallback(lower: str, known: Container[str], stop_words: Container[str]) -> str:
+    """Singular of a plural the lemma table does not list (or ``lower`` unchanged).
+
+    -ies -> -y, -(ss|sh|ch|x|z)es -> drop -es, else drop -s; a candidate that is a known
+    lemma wins. Stop words, short words, known lemmas and words like *news* or *ethics*
+    are left alone.
+    """
+    if (len(lower) < 5 or not lower.endswith("s") or not lower.isalpha() or lower in known
+            or lower in stop_words or lower in NOT_PLURAL
+            or lower.endswith(_NOT_PLURAL_ENDINGS)):
+        return lower
+    candidates = []
+    if lower.endswith("ies"):
+        candidates.append(lower[:-3] + "y")
+    if _SIBILANT_ES.search(lower):
+        candidates.append(lower[:-2])
+    candidates.append(lower[:-1])
+    for candidate in candidates:
+        if candidate in known:
+            return candidate
+    return candidates[0]
+
+
+def word_form(orth: str, lemma: Callable[[str], str | None], known: Container[str],
+              stop_words: Container[str]) -> str:
+    """Normal form of one word: lower-cased, lemmatised unless it keeps its identity.
+
+    ``lemma(lower)`` is the lookup table (None where it has no entry); ``known`` the
+    table's lemmas, used to check plural fallbacks.
+    """
+    if keeps_identity(orth):
+        if _ACRONYM_PLURAL.match(orth):
+            orth = orth[:-1]
+        return orth.lower()
+    lower = orth.lower()
+    found = LEMMA_FIXES.get(lower) or lemma(lower)
+    if found:
+        return found.lower()
+    return plural_fallback(lower, known, stop_words)
