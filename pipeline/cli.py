@@ -270,18 +270,27 @@ def data_check(
 ) -> None:
     """Validate annotated data and print label counts, no-label shares and duplicates.
 
-    Exits 1 when a record is invalid or a check of the config's [data] table fails.
+    Passages are checked by the config's [data] table; sentences of whole documents
+    (records with a doc field) by its [documents] table, which also checks them
+    against their text files and against published text. Exits 1 when a record is
+    invalid or a check fails.
 
     Example: trafficlens data check data/corpus
     """
     from pipeline.config import load_config
     from pipeline.corpus import read_corpus
     from pipeline.datacheck import check_corpus, format_check
+    from pipeline.doccheck import check_documents, format_document_check, is_document_corpus
 
     with user_errors():
         cfg = load_config(config)
-        result = check_corpus(read_corpus(paths, cfg.label_sets), cfg)
-        typer.echo(format_check(result))
+        passages = read_corpus(paths, cfg.label_sets)
+        if is_document_corpus(passages):
+            result = check_documents(passages, cfg)
+            typer.echo(format_document_check(result))
+        else:
+            result = check_corpus(passages, cfg)
+            typer.echo(format_check(result))
         if not result.ok:
             raise typer.Exit(1)
 
@@ -296,8 +305,9 @@ def data_split(
 ) -> None:
     """Write a fixed train/test split, stratified by label and register (seeded).
 
-    Also writes starter.jsonl, a small stratified subset of train (data.starter_size),
-    to measure what the full corpus adds.
+    Sentences of whole documents (records with a doc field) are split by document.
+    For passages, also writes starter.jsonl, a small stratified subset of train
+    (data.starter_size), to measure what the full corpus adds.
 
     Files named in the config's data.holdout_files are left out of both.
 
@@ -305,11 +315,20 @@ def data_split(
     """
     from pipeline.config import load_config
     from pipeline.corpus import read_corpus
-    from pipeline.split import split_passages, starter_subset, write_jsonl
+    from pipeline.doccheck import by_document, is_document_corpus
+    from pipeline.split import split_documents, split_passages, starter_subset, write_jsonl
 
     with user_errors():
         cfg = load_config(config)
         passages = read_corpus(corpus, cfg.label_sets, exclude=cfg.data.holdout_files)
+        if is_document_corpus(passages):
+            train_set, test_set = split_documents(passages, cfg)
+            write_jsonl(train_set, out_dir / "train.jsonl", cfg)
+            write_jsonl(test_set, out_dir / "test.jsonl", cfg)
+            typer.echo(f"train: {len(by_document(train_set))} documents "
+                       f"({len(train_set)} sentences), test: {len(by_document(test_set))} "
+                       f"documents ({len(test_set)} sentences) -> {out_dir}")
+            return
         train_set, test_set = split_passages(passages, cfg)
         write_jsonl(train_set, out_dir / "train.jsonl", cfg)
         write_jsonl(test_set, out_dir / "test.jsonl", cfg)
@@ -396,6 +415,88 @@ def data_cues(
                     writer.writerow([s.label, s.term, s.normal, s.matched, s.correct,
                                      "" if s.precision is None else round(s.precision, 4)])
             typer.echo(f"wrote {out}")
+
+
+@data_app.command("import")
+def data_import(
+    templates: Annotated[list[Path], typer.Argument(
+        help="Filled templates (DOC.labels.tsv, beside DOC.txt).")],
+    out: Annotated[Path, typer.Option(help="Sentence records to write (JSONL).")],
+    writer: Annotated[str, typer.Option(help="Who wrote and annotated the documents.")],
+    doc_root: Annotated[Path, typer.Option(
+        help="Document ids are the text files' paths relative to this folder.")] = Path("."),
+    register: Annotated[str | None, typer.Option(
+        help="Register of every document. Default: the folder each text is in.")] = None,
+    config: Annotated[Path, typer.Option(help="Config with label sets and preprocessing.")]
+    = DEFAULT_CONFIG,
+) -> None:
+    """Turn filled annotation templates into sentence records for training and checks.
+
+    One record per sentence as predict splits the document now (id, doc, seq, start,
+    end, text, labels, register, writer). If the splitter changed since the template
+    was written, labels move to the sentence that holds most of the old one.
+
+    Example: trafficlens data import data/documents/texts/news/*.labels.tsv \
+    --writer wD --doc-root data/documents/texts --out data/documents/sentences/wD.jsonl
+    """
+    from pipeline.config import load_config
+    from pipeline.documents import import_template, text_of
+
+    with user_errors():
+        cfg = load_config(config)
+        records, moved = [], 0
+        root = doc_root.resolve()
+        for template in templates:
+            source = text_of(template).resolve()
+            try:
+                doc = source.relative_to(root).with_suffix("").as_posix()
+            except ValueError:
+                raise PipelineError(f"{source}: not inside --doc-root {doc_root}") from None
+            result = import_template(template, cfg, doc=doc,
+                                     register=register or source.parent.name, writer=writer)
+            records.extend(result.records)
+            moved += result.moved
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("w", encoding="utf-8", newline="\n") as fh:
+            for r in records:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        typer.echo(f"{len(templates)} documents, {len(records)} sentences -> {out}"
+                   + (f" ({moved} sentences re-segmented since the template)" if moved else ""))
+
+
+@data_app.command("fingerprint")
+def data_fingerprint(
+    texts: Annotated[list[Path], typer.Argument(
+        help="Published texts the writers read (UTF-8 files or folders of .txt).")],
+    out: Annotated[Path, typer.Option(help="Fingerprint file to write.")],
+    words: Annotated[int, typer.Option(min=3, help="Length of the word sequences.")] = 8,
+) -> None:
+    """Hash every word sequence of published texts, for the corpus's originality check.
+
+    Only hashes are written, never text, so the file can be shipped beside the corpus;
+    data check ([documents].fingerprint) then fails on any shared sequence.
+
+    Example: trafficlens data fingerprint reading/ docs/labeling-guide.md \
+    --out data/documents/provenance/published_8grams.txt
+    """
+    from pipeline.overlap import fingerprint, write_fingerprint
+
+    with user_errors():
+        files = []
+        for path in texts:
+            if path.is_dir():
+                files.extend(sorted(p for p in path.rglob("*.txt") if p.is_file()))
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise PipelineError(f"{path}: no such file or directory")
+        try:
+            contents = [f.read_text(encoding="utf-8", errors="replace") for f in files]
+        except OSError as err:
+            raise PipelineError(f"{err.filename}: cannot read ({err.strerror})") from None
+        hashes = fingerprint(contents, words)
+        write_fingerprint(hashes, out, words, note=f"{len(files)} texts")
+        typer.echo(f"{len(files)} texts, {len(hashes)} distinct {words}-word sequences -> {out}")
 
 
 @data_app.command("segment")

@@ -16,6 +16,7 @@ import tomllib
 from pipeline.errors import PipelineError
 
 CLASSIFIERS = ("logreg", "linear_svm")
+GATES = ("macro_f1", "label_f1", "document_macro_f1")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,27 @@ class DataChecks:
 
 
 @dataclass(frozen=True)
+class DocumentChecks:
+    """What ``trafficlens data check`` requires of a corpus of whole documents (records
+    with a ``doc`` field: one per sentence; a minimum of 0 is not checked) and how
+    ``trafficlens data split`` splits it."""
+
+    texts: Path = Path("data/documents/texts")  # where doc ids point: texts/<doc>.txt
+    # hashes of the word sequences of published text (pipeline.overlap); "" = no check
+    fingerprint: Path | None = Path("data/documents/provenance/published_8grams.txt")
+    min_documents: int = 0
+    min_sentences: int = 0
+    min_registers: int = 0
+    min_docs_per_register: int = 0
+    min_unlabeled_share: float = 0.0  # sentences with no label in any set
+    min_positives: int = 0  # positive sentences per label
+    duplicate_sentence_words: int = 8  # identical sentences this long are duplicates
+    near_duplicate_jaccard: float = 0.8  # whole documents, character n-gram Jaccard
+    shingle_chars: int = 5
+    test_size: float = 0.2  # share of documents in the test split (`data split`)
+
+
+@dataclass(frozen=True)
 class Config:
     label_sets: tuple[LabelSet, ...]
     seed: int = 13
@@ -123,6 +145,7 @@ class Config:
     thresholds: Thresholds = field(default_factory=Thresholds)
     predict: Predict = field(default_factory=Predict)
     data: DataChecks = field(default_factory=DataChecks)
+    documents: DocumentChecks = field(default_factory=DocumentChecks)
     report: Report = field(default_factory=Report)
     gates: dict[str, dict[str, float]] = field(default_factory=dict)
     source: Path | None = None
@@ -235,7 +258,7 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
         kwargs["seed"] = _typed(name, "seed", raw.pop("seed"), int)
     sections = {"paths": Paths, "preprocess": Preprocess, "features": Features,
                 "model": Model, "thresholds": Thresholds, "predict": Predict,
-                "data": DataChecks, "report": Report}
+                "data": DataChecks, "documents": DocumentChecks, "report": Report}
     for section, cls in sections.items():
         kwargs[section] = _section(name, section, cls, raw.pop(section, {}))
     kwargs["gates"] = _gates(name, raw.pop("gates", {}))
@@ -247,13 +270,14 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
 
 
 def _gates(name: str, raw: Any) -> dict[str, dict[str, float]]:
-    """``[gates]``: ``macro_f1 = {set = min}`` and optional ``label_f1 = {"set.label" = min}``."""
+    """``[gates]``: ``macro_f1 = {set = min}``, optional ``label_f1 = {"set.label" = min}``
+    and ``document_macro_f1 = {set = min}`` (documents scored whole)."""
     if not isinstance(raw, dict):
         raise PipelineError(f"{name}: [gates] must be a table")
     out = {}
     for key, table in raw.items():
-        if key not in ("macro_f1", "label_f1") or not isinstance(table, dict):
-            raise PipelineError(f"{name}: gates.{key}: expected macro_f1 or label_f1 tables")
+        if key not in GATES or not isinstance(table, dict):
+            raise PipelineError(f"{name}: gates.{key}: expected {', '.join(GATES)} tables")
         out[key] = {str(k): _typed(name, f"gates.{key}.{k}", v, float) for k, v in table.items()}
     return out
 
@@ -349,8 +373,9 @@ def _validate(name: str, cfg: Config) -> None:
             raise PipelineError(f"{name}: {key}: must be >= 1, got {value}")
     if cfg.predict.evidence_per_label < 0:
         raise PipelineError(f"{name}: predict.evidence_per_label: must be >= 0")
-    if not 0 < cfg.data.test_size < 1:
-        raise PipelineError(f"{name}: data.test_size: must be between 0 and 1")
+    for key, share in (("data", cfg.data.test_size), ("documents", cfg.documents.test_size)):
+        if not 0 < share < 1:
+            raise PipelineError(f"{name}: {key}.test_size: must be between 0 and 1")
     names = [s.name for s in cfg.label_sets]
     if len(set(names)) != len(names):
         raise PipelineError(f"{name}: duplicate label set name")

@@ -1,19 +1,31 @@
-"""Whole annotated documents: segment a text file into the sentences the tool sees.
+"""Whole annotated documents: templates to label, sentence records to train and test on.
 
 An annotator labels a document sentence by sentence. :func:`segment` gives the
-sentences exactly as ``predict`` splits them (same spaCy pipeline, same offsets
-into the original text), so annotations and predictions line up one to one.
+sentences exactly as ``predict`` splits them (same spaCy pipeline, same offsets into
+the original text); :func:`write_template` writes them as a TSV to fill in, and
+:func:`import_template` turns a filled template into sentence records
+(``id, doc, seq, start, end, text, stage, technology, register, writer``).
+
+If the splitter changed since the template was written, the labels move to the new
+sentences: each old sentence goes to the new sentence holding most of its characters,
+and a new sentence carries the union of the labels of the old ones it received (a
+merge of two old sentences keeps the labels of both).
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.config import Config
+from pipeline.errors import PipelineError, collect, where
 from pipeline.preprocess import Preprocessor
 
 TEMPLATE_COLUMNS = ("seq", "start", "end", "stage", "technology", "text")
+TEMPLATE_SUFFIX = ".labels.tsv"
 
 
 def segment(text: str, cfg: Config) -> list[tuple[int, int, str]]:
@@ -32,3 +44,102 @@ def write_template(text: str, out: Path, cfg: Config) -> int:
         for seq, (start, end, sent) in enumerate(rows):
             writer.writerow([seq, start, end, "", "", " ".join(sent.split())])
     return len(rows)
+
+
+def text_of(template: Path) -> Path:
+    """The document a template belongs to: ``doc.labels.tsv`` -> ``doc.txt``."""
+    name = template.name
+    if not name.endswith(TEMPLATE_SUFFIX):
+        raise PipelineError(f"{template}: not an annotation template (*{TEMPLATE_SUFFIX})")
+    return template.with_name(name[:-len(TEMPLATE_SUFFIX)] + ".txt")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Sentence records of one document, and how many sentences the splitter moved."""
+
+    records: list[dict[str, Any]]
+    moved: int
+
+
+def import_template(template: Path, cfg: Config, *, doc: str, register: str,
+                    writer: str) -> Imported:
+    """Read a filled template and its document; return one record per current sentence.
+
+    Every problem of the template (bad label, offsets outside the text, text that does
+    not match the document) is reported at once, with file, line and field.
+    """
+    source = text_of(template)
+    try:
+        text = source.read_text(encoding="utf-8")
+        with template.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh, delimiter="\t"))
+    except FileNotFoundError as err:
+        raise PipelineError(f"{err.filename}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PipelineError(f"{template}: cannot read ({err})") from None
+    old, problems = _parse_rows(rows, text, template, cfg)
+    if problems:
+        raise collect(problems, f"{template}: invalid template")
+    new = segment(text, cfg)
+    labels: list[dict[str, set[str]]] = [{s.name: set() for s in cfg.label_sets} for _ in new]
+    moved = 0
+    for start, end, labs in old:
+        target = _majority(start, end, new)
+        if target is None:
+            continue  # only whitespace or punctuation now outside every sentence
+        moved += (new[target][0], new[target][1]) != (start, end)
+        for set_name, values in labs.items():
+            labels[target][set_name] |= values
+    records = [{"id": f"{doc}#{seq}", "doc": doc, "seq": seq, "start": s, "end": e,
+                "text": sent,
+                **{ls.name: [lab for lab in ls.labels if lab in labels[seq][ls.name]]
+                   for ls in cfg.label_sets},
+                "register": register, "writer": writer}
+               for seq, (s, e, sent) in enumerate(new)]
+    return Imported(records, moved)
+
+
+def _parse_rows(rows: Sequence[dict[str, str]], text: str, template: Path, cfg: Config
+                ) -> tuple[list[tuple[int, int, dict[str, set[str]]]], list[str]]:
+    out, problems = [], []
+    for line, row in enumerate(rows, 2):
+        missing = [c for c in TEMPLATE_COLUMNS if row.get(c) is None]
+        if missing:
+            problems.append(f"{where(template, line, missing[0])}: missing column")
+            continue
+        try:
+            start, end = int(row["start"]), int(row["end"])
+        except ValueError:
+            problems.append(f"{where(template, line, 'start')}: not a whole number")
+            continue
+        if not 0 <= start < end <= len(text):
+            problems.append(f"{where(template, line, 'start')}: offsets {start}-{end} are "
+                            f"outside the document ({len(text)} characters)")
+            continue
+        if " ".join(text[start:end].split()) != " ".join(row["text"].split()):
+            problems.append(f"{where(template, line, 'text')}: does not match the document "
+                            "at its offsets (was the document edited? segment it again)")
+            continue
+        labs: dict[str, set[str]] = {}
+        for ls in cfg.label_sets:
+            values = {v.strip() for v in row[ls.name].split(";") if v.strip()}
+            unknown = sorted(values - set(ls.labels))
+            if unknown:
+                problems.append(f"{where(template, line, ls.name)}: unknown label "
+                                f"{unknown[0]!r} (known: {', '.join(ls.labels)})")
+            labs[ls.name] = values & set(ls.labels)
+        out.append((start, end, labs))
+    return out, problems
+
+
+def _majority(start: int, end: int, sentences: Sequence[tuple[int, int, str]]) -> int | None:
+    """Index of the sentence that holds most of ``[start, end)`` (None if none overlaps)."""
+    best, best_overlap = None, 0
+    for i, (s, e, _) in enumerate(sentences):
+        if s >= end:
+            break
+        overlap = min(e, end) - max(s, start)
+        if overlap > best_overlap:
+            best, best_overlap = i, overlap
+    return best

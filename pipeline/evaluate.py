@@ -2,7 +2,9 @@
 
 Besides the model's metrics, an evaluation holds the keyword and prior baselines on
 the same passages, the most confident errors per label, and the strongest features
-per label, so a reviewer can judge the model from one report.
+per label, so a reviewer can judge the model from one report. When the passages are
+the sentences of whole documents, it also scores the documents as ``predict`` labels
+them (a document's gold labels are the union of its sentences').
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from pipeline.baselines import keyword_baseline, prior_baseline
 from pipeline.corpus import Passage, label_matrix, read_corpus
+from pipeline.doccheck import is_document_corpus
 from pipeline.errors import PipelineError
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel
@@ -33,6 +36,7 @@ class Evaluation:
     P: np.ndarray
     metrics: dict[str, Any]
     baselines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    keyword: np.ndarray | None = None  # the keyword baseline's decisions per passage
 
 
 def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> Evaluation:
@@ -45,15 +49,40 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> E
     scores = max_by_owner(model.score_segments(segments), owners, len(texts))
     P = model.decide(scores)
     metrics = all_metrics(Y, P, model.columns, scores, model.thresholds)
+    keyword = keyword_baseline(model, segments, owners, len(texts))
     baselines = {
-        "keyword": all_metrics(Y, keyword_baseline(model, segments, owners, len(texts)),
-                               model.columns),
+        "keyword": all_metrics(Y, keyword, model.columns),
         "prior": all_metrics(Y, prior_baseline(model, len(texts)), model.columns),
     }
-    metrics["baselines"] = {name: {s: {"macro_f1": m[s]["macro_f1"], "micro_f1": m[s]["micro_f1"]}
-                                   for s in _sets(model)}
-                            for name, m in baselines.items()}
-    return Evaluation(list(passages), Y, scores, P, metrics, baselines)
+    metrics["baselines"] = _macro_micro(baselines, model)
+    evaluation = Evaluation(list(passages), Y, scores, P, metrics, baselines, keyword)
+    if is_document_corpus(passages):
+        metrics["documents"] = document_metrics(evaluation, model)
+    return evaluation
+
+
+def document_metrics(evaluation: Evaluation, model: TraffickingModel) -> dict[str, Any]:
+    """Metrics per document: its score is the maximum over its sentences (as ``predict``
+    scores it), its gold labels the union of its sentences' labels."""
+    docs = sorted({str(p.extra["doc"]) for p in evaluation.passages})
+    index = {d: i for i, d in enumerate(docs)}
+    owners = np.array([index[str(p.extra["doc"])] for p in evaluation.passages])
+    Y = max_by_owner(evaluation.Y, owners, len(docs)).astype(np.int8)
+    scores = max_by_owner(evaluation.scores, owners, len(docs))
+    out = all_metrics(Y, model.decide(scores), model.columns, scores, model.thresholds)
+    out["n_documents"] = len(docs)
+    baselines = {"keyword": all_metrics(Y, max_by_owner(evaluation.keyword, owners, len(docs))
+                                        .astype(np.int8), model.columns),
+                 "prior": all_metrics(Y, prior_baseline(model, len(docs)), model.columns)}
+    out["baselines"] = _macro_micro(baselines, model)
+    return out
+
+
+def _macro_micro(baselines: dict[str, dict[str, Any]], model: TraffickingModel
+                 ) -> dict[str, dict[str, dict[str, float]]]:
+    return {name: {s: {"macro_f1": m[s]["macro_f1"], "micro_f1": m[s]["micro_f1"]}
+                   for s in _sets(model)}
+            for name, m in baselines.items()}
 
 
 def evaluate_files(model: TraffickingModel, data: Sequence[Path]) -> Evaluation:
@@ -146,6 +175,13 @@ def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
             failures.append(f"{set_name}: no such label set in the metrics")
         elif value < minimum:
             failures.append(f"{set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
+    for set_name, minimum in gates.get("document_macro_f1", {}).items():
+        value = metrics.get("documents", {}).get(set_name, {}).get("macro_f1")
+        if value is None:
+            failures.append(f"documents: {set_name}: no document-level figures (the data are "
+                            "not sentences of documents)")
+        elif value < minimum:
+            failures.append(f"documents: {set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
     for key, minimum in gates.get("label_f1", {}).items():
         set_name, _, label = key.partition(".")
         value = metrics.get(set_name, {}).get("per_label", {}).get(label, {}).get("f1")

@@ -23,7 +23,20 @@ from typing import NamedTuple
 
 import numpy as np
 import spacy
-from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, ORTH, SENT_START
+from spacy.attrs import (
+    IDX,
+    IS_DIGIT,
+    IS_LEFT_PUNCT,
+    IS_LOWER,
+    IS_PUNCT,
+    IS_QUOTE,
+    IS_SPACE,
+    LENGTH,
+    LIKE_NUM,
+    ORTH,
+    SENT_START,
+    SPACY,
+)
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import compile_suffix_regex
@@ -40,6 +53,17 @@ PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
 #: A full stop after an alphanumeric name ("... over 4G.") ends the sentence; spaCy's
 #: own rule keeps it on the token after a capital letter (for abbreviations like "U.S.").
 ALNUM_FULL_STOP = r"(?<=[0-9][A-Z])\."
+#: Abbreviations whose full stop never ends a sentence: titles before a name.
+TITLES = ("Lt", "Sgt", "Insp", "Det", "Supt", "Dr", "Prof", "Capt", "Col", "Gen", "Rev",
+          "Sen", "Rep", "Gov", "Hon", "hon", "Cllr", "St", "Mr", "Mrs", "Ms", "v", "vs")
+#: Abbreviations whose full stop ends no sentence when a number, a lower-case word or
+#: an opening bracket follows: "et al. (2019)", "No. 29", "pp. 12-14", "approx. 40".
+REFERENCES = ("al", "No", "Nos", "pp", "p", "para", "paras", "cf", "vol",
+              "Vol", "art", "Art", "fig", "Fig", "ch", "sec", "approx", "Approx", "ibid",
+              "op", "cit", "ed", "eds", "esp", "incl", "Jan", "Feb", "Aug", "Sept", "Oct",
+              "Nov", "Dec")
+#: A list or paragraph number at the start of a line ("12. The court ...").
+LIST_MARK = re.compile(r"^(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})$")
 
 
 def clean(text: str) -> str:
@@ -67,28 +91,70 @@ def sentence_final_hashes(vocab) -> np.ndarray:
 def sentence_starts(doc: Doc, final: np.ndarray) -> np.ndarray:
     """Sentence starts as a boolean array: spaCy's rule-based sentencizer plus blank lines.
 
-    Same boundaries as ``sentencizer``: after a sentence-final character (``.``, ``!``,
-    ``?`` ...) the next token that is neither punctuation nor such a character starts a
-    sentence; a token after a blank line does too. Computed on token arrays, because
-    walking Python token objects was the largest cost of preprocessing.
+    spaCy's ``sentencizer`` rule: after a sentence-final character (``.``, ``!``, ``?``
+    ...) the next token that is neither punctuation nor such a character starts a
+    sentence; a token after a blank line does too. Three refinements for report text:
+    the full stop of an abbreviation (``et al.``, ``No. 29``, ``Lt.``) or of a
+    line-initial list number (``12.``) ends no sentence, and an opening quote or
+    bracket starts the sentence it opens. Computed on token arrays, because walking
+    Python token objects was the largest cost of preprocessing. A full stop glued to a
+    following comma, semicolon or colon ends no sentence either.
     """
     n = len(doc)
     starts = np.zeros(n, dtype=bool)
     if n == 0:
         return starts
-    arr = doc.to_array([ORTH, IS_PUNCT, IS_SPACE])
+    arr = doc.to_array([ORTH, IS_PUNCT, IS_SPACE, SPACY, IS_LEFT_PUNCT])
     is_final = np.isin(arr[:, 0], final)
+    if is_final.any():
+        is_final &= ~_abbreviation_stops(doc, arr)
     opens = np.flatnonzero(~(arr[:, 1].astype(bool) | is_final))  # can open a sentence
     starts[0] = True
     if len(opens):
         seen = np.cumsum(is_final)
         before = np.concatenate(([0], seen[opens[:-1]]))  # finals up to the previous opener
         starts[opens[seen[opens] - before > 0]] = True
+    # an opening quote or bracket after a space belongs to the sentence it opens
+    lead = np.flatnonzero(starts[2:] & arr[1:-1, 4].astype(bool) & (arr[1:-1, 3] == 0)
+                          & (arr[:-2, 3] == 1)) + 2
+    starts[lead - 1], starts[lead] = True, False
     # only whitespace tokens can hold a blank line (doc.text would rebuild the whole text)
     for i in np.flatnonzero(arr[:-1, 2]):
         if PARAGRAPH.search(doc[int(i)].text_with_ws):
             starts[int(i) + 1] = True
     return starts
+
+
+@lru_cache(maxsize=8)
+def _abbreviation_hashes(vocab) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+    add = vocab.strings.add
+    return (np.array([add(w) for w in TITLES], dtype=np.uint64),
+            np.array([add(w) for w in REFERENCES], dtype=np.uint64),
+            np.uint64(add(".")), np.array([add(c) for c in ",;:"], dtype=np.uint64))
+
+
+def _abbreviation_stops(doc: Doc, arr: np.ndarray) -> np.ndarray:
+    """Full stops that end an abbreviation or a line-initial list number, not a sentence."""
+    n = len(doc)
+    titles, references, stop, inner = _abbreviation_hashes(doc.vocab)
+    out = np.zeros(n, dtype=bool)
+    dots = np.flatnonzero(arr[1:, 0] == stop) + 1  # full stops with a token before them
+    dots = dots[arr[dots - 1, 3] == 0]  # ... attached to it ("al.", not "al .")
+    if not len(dots):
+        return out
+    glued = dots[(dots + 1 < n) & (arr[dots, 3] == 0)]  # "al.," "etc.;": mid-sentence
+    out[glued[np.isin(arr[glued + 1, 0], inner)]] = True
+    prev = arr[dots - 1, 0]
+    out[dots[np.isin(prev, titles)]] = True
+    ref = dots[np.isin(prev, references) & (dots + 1 < n)]
+    if len(ref):
+        nxt = doc.to_array([IS_DIGIT, IS_LOWER, LIKE_NUM, IS_LEFT_PUNCT, IS_QUOTE])[ref + 1]
+        out[ref[nxt[:, :3].any(axis=1) | (nxt[:, 3] & ~nxt[:, 4]).astype(bool)]] = True
+    for i in dots:  # "12." or "b." opening a line
+        i = int(i)
+        if (i < 2 or arr[i - 2, 2]) and LIST_MARK.match(doc[i - 1].text):
+            out[i] = True
+    return out
 
 
 class FastSentencizer:

@@ -38,6 +38,15 @@ def summary_table(metrics: dict[str, Any]) -> str:
         lines.append(f"{name} baseline macro-F1: " +
                      ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
     lines.append(f"records: {metrics['n_records']}")
+    docs = metrics.get("documents")
+    if docs:
+        lines.append(f"documents ({docs['n_documents']}, each scored whole as predict does):")
+        for s in _sets(docs):
+            lines.append(f"  {s + ' (macro / micro F1)':24s} {docs[s]['macro_f1']:.3f} / "
+                         f"{docs[s]['micro_f1']:.3f}")
+        for name, sets in docs.get("baselines", {}).items():
+            lines.append(f"  {name} baseline macro-F1: " +
+                         ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
     return "\n".join(lines)
 
 
@@ -76,6 +85,22 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                          f"{sm['hamming_loss']:.3f}"])
     blocks.append(("table", ["set", "system", "macro F1", "micro F1", "samples F1",
                              "subset accuracy", "Hamming loss"], rows))
+    docs = m.get("documents")
+    if docs:
+        blocks += [("h", 2, "Documents"),
+                   ("p", f"The {docs['n_documents']} documents these sentences come from, each "
+                         "scored as `predict` scores a document; a document's gold labels are "
+                         "the union of its sentences' labels.")]
+        doc_rows = []
+        for s in _sets(docs):
+            for name in ("model", *docs.get("baselines", {})):
+                sm = docs[s] if name == "model" else docs["baselines"][name][s]
+                doc_rows.append([s, name, f"{sm['macro_f1']:.3f}", f"{sm['micro_f1']:.3f}"])
+        blocks.append(("table", ["set", "system", "macro F1", "micro F1"], doc_rows))
+        blocks.append(("table", ["set", "label", "precision", "recall", "F1", "support"],
+                       [[s, lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}",
+                         f"{v['f1']:.3f}", v["support"]]
+                        for s in _sets(docs) for lab, v in docs[s]["per_label"].items()]))
     verdicts = []
     for s in _sets(m):
         for name, mm in evaluation.baselines.items():

@@ -1,4 +1,8 @@
-"""A fixed train/test split of the corpus, stratified by label and by register."""
+"""A fixed train/test split of the corpus, stratified by label and by register.
+
+Passages are split one by one; sentences of whole documents are split by document,
+so that no document has sentences on both sides.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,24 @@ def split_passages(passages: Sequence[Passage], config: Config
                  dtype=np.int8).reshape(len(passages), len(registers))
     train_idx, test_idx = multilabel_split(np.hstack([Y, R]), config.data.test_size, config.seed)
     return [passages[i] for i in train_idx], [passages[i] for i in test_idx]
+
+
+def split_documents(sentences: Sequence[Passage], config: Config
+                    ) -> tuple[list[Passage], list[Passage]]:
+    """Deterministic split of whole documents (``doc`` field), stratified by the labels
+    each document carries anywhere and by register; ``documents.test_size`` of them."""
+    from pipeline.doccheck import by_document
+
+    docs = by_document(sentences)
+    names = sorted(docs)
+    Y = np.array([label_matrix(docs[d], config).max(axis=0) for d in names], dtype=np.int8)
+    registers = sorted({str(docs[d][0].extra.get("register", "")) for d in names})
+    R = np.array([[str(docs[d][0].extra.get("register", "")) == r for r in registers]
+                  for d in names], dtype=np.int8).reshape(len(names), len(registers))
+    train_idx, test_idx = multilabel_split(np.hstack([Y, R]), config.documents.test_size,
+                                           config.seed)
+    return ([p for i in sorted(train_idx) for p in docs[names[i]]],
+            [p for i in sorted(test_idx) for p in docs[names[i]]])
 
 
 def starter_subset(train: Sequence[Passage], config: Config) -> list[Passage]:

@@ -538,3 +538,129 @@ def test_data_agreement(mini_path: Path, test_toml: Path, tmp_path: Path, passag
     same = invoke("data", "agreement", mini_path, mini_path, "--config", test_toml)
     assert "with any disagreement: 0" in same.stdout
     assert "stage: macro-F1 1.000" in same.stdout
+
+
+# --- whole documents: import, check, split, evaluate ---------------------------------------
+
+
+@pytest.fixture
+def document_corpus(tmp_path: Path, test_toml: Path):
+    """Four short documents in two registers, templated, filled and imported by the CLI."""
+    texts = tmp_path / "texts"
+    docs = {
+        "news/arrest": "Police arrested two men. They had recruited women through fake job "
+                       "ads on Facebook. The trial starts in May.",
+        "news/weather": "Rain is expected on Monday. Temperatures will stay mild.",
+        "court/ruling": "The court sat at ten. The defendant took her passport and "
+                        "threatened her family.",
+        "court/fees": "Costs were awarded. Profits were laundered through crypto exchanges.",
+    }
+    labels = {"news/arrest": {1: ("recruitment", "clearnet")},
+              "court/ruling": {1: ("control", "")},
+              "court/fees": {1: ("proceeds", "cryptocurrency")}}
+    templates = []
+    for doc, text in docs.items():
+        path = texts / f"{doc}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        assert invoke("data", "segment", path, "--config", test_toml).exit_code == 0
+        template = path.with_name(path.stem + ".labels.tsv")
+        rows = template.read_text(encoding="utf-8").split("\n")
+        for seq, (stage, tech) in labels.get(doc, {}).items():
+            cells = rows[seq + 1].split("\t")
+            cells[3], cells[4] = stage, tech
+            rows[seq + 1] = "\t".join(cells)
+        template.write_text("\n".join(rows), encoding="utf-8")
+        templates.append(template)
+    out = tmp_path / "sentences" / "w1.jsonl"
+    res = invoke("data", "import", *templates, "--writer", "w1", "--doc-root", texts,
+                 "--out", out, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert "4 documents, 9 sentences" in res.stdout
+    cfg = tmp_path / "docs.toml"
+    cfg.write_text(test_toml.read_text(encoding="utf-8").replace("[paths]", "[paths]") +
+                   f'\n[documents]\ntexts = "{texts}"\nfingerprint = ""\ntest_size = 0.25\n',
+                   encoding="utf-8")
+    return out, cfg, texts
+
+
+def test_data_check_on_documents(document_corpus):
+    out, cfg, _ = document_corpus
+    res = invoke("data", "check", out, "--config", cfg)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("documents: 4, sentences: 9")
+    assert "data check: OK" in res.stdout
+
+
+def test_data_import_errors_name_the_template(document_corpus, test_toml: Path, tmp_path: Path):
+    _, _, texts = document_corpus
+    bad = texts / "news" / "bad.labels.tsv"
+    (texts / "news" / "bad.txt").write_text("A short text.", encoding="utf-8")
+    bad.write_text("seq\tstart\tend\tstage\ttechnology\ttext\n0\t0\t13\tlure\t\tA short text.\n",
+                   encoding="utf-8")
+    res = invoke("data", "import", bad, "--writer", "w", "--doc-root", texts,
+                 "--out", tmp_path / "x.jsonl", "--config", test_toml)
+    assert_user_error(res, f"{bad}:2: stage: unknown label 'lure'")
+    outside = invoke("data", "import", bad, "--writer", "w", "--doc-root", tmp_path / "other",
+                     "--out", tmp_path / "x.jsonl", "--config", test_toml)
+    assert_user_error(outside, "not inside --doc-root")
+
+
+def test_data_split_keeps_documents_whole(document_corpus, tmp_path: Path):
+    out, cfg, _ = document_corpus
+    res = invoke("data", "split", out, "--out-dir", tmp_path / "splits", "--config", cfg)
+    assert res.exit_code == 0, res.output
+    assert "train: 3 documents" in res.stdout and "test: 1 documents" in res.stdout
+    train = read_jsonl(tmp_path / "splits" / "train.jsonl")
+    test = read_jsonl(tmp_path / "splits" / "test.jsonl")
+    assert not {r["doc"] for r in train} & {r["doc"] for r in test}
+    assert not (tmp_path / "splits" / "starter.jsonl").exists()
+
+
+def test_evaluate_scores_documents_whole(document_corpus, model_dir: Path, tmp_path: Path,
+                                         test_toml: Path):
+    out, _, _ = document_corpus
+    report = tmp_path / "report"
+    res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir", report,
+                 "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))
+    docs = metrics["documents"]
+    assert docs["n_documents"] == 4 and metrics["n_records"] == 9
+    # gold document labels are the union of the sentences' labels
+    assert docs["stage"]["per_label"]["recruitment"]["support"] == 1
+    assert docs["stage"]["per_label"]["control"]["support"] == 1
+    assert docs["technology"]["per_label"]["cryptocurrency"]["support"] == 1
+    assert {"keyword", "prior"} <= set(docs["baselines"])
+    assert "documents (4, each scored whole as predict does)" in res.stdout
+    assert "## Documents" in (report / "report.md").read_text(encoding="utf-8")
+
+
+def test_document_gate(document_corpus, model_dir: Path, tmp_path: Path, test_toml: Path,
+                       mini_path: Path):
+    out, _, _ = document_corpus
+    strict = tmp_path / "strict.toml"
+    strict.write_text(test_toml.read_text(encoding="utf-8") +
+                      "\n[gates]\ndocument_macro_f1 = { stage = 1.01 }\n", encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
+                 tmp_path / "r", "--config", strict, "--gate")
+    assert res.exit_code == 1
+    assert "documents: stage macro-F1" in res.stderr and "< gate 1.010" in res.stderr
+    passages = invoke("evaluate", "--model", model_dir, "--data", mini_path, "--report-dir",
+                      tmp_path / "r2", "--config", strict, "--gate")
+    assert passages.exit_code == 1
+    assert "no document-level figures" in passages.stderr
+
+
+def test_data_fingerprint_writes_hashes_only(tmp_path: Path):
+    reading = tmp_path / "reading"
+    reading.mkdir()
+    (reading / "a.txt").write_text("one two three four five six seven eight nine",
+                                   encoding="utf-8")
+    out = tmp_path / "prints.txt"
+    res = invoke("data", "fingerprint", reading, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "1 texts, 2 distinct 8-word sequences" in res.stdout
+    assert "three" not in out.read_text(encoding="utf-8")
+    assert_user_error(invoke("data", "fingerprint", tmp_path / "nope", "--out", out),
+                      "no such file or directory")

@@ -178,3 +178,28 @@ def test_cache_key_includes_settings(tmp_path: Path):
 def test_unknown_spacy_model_is_a_pipeline_error():
     with pytest.raises(PipelineError, match=r"preprocess\.spacy_model"):
         load_nlp("no_such_spacy_pipeline_xyz", "en")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Smith et al. (2019) found it. Then more.", ["Smith et al. (2019) found it.", "Then more."]),
+    ("(Harlan et al., 2019). Next one.", ["(Harlan et al., 2019).", "Next one."]),
+    ("See pp. 12-14 and No. 29 here. Next one.", ["See pp. 12-14 and No. 29 here.",
+                                                 "Next one."]),
+    ("Lt. Cole and Sgt. Diaz spoke. They left.", ["Lt. Cole and Sgt. Diaz spoke.", "They left."]),
+    ("About approx. 40 women. Others not.", ["About approx. 40 women.", "Others not."]),
+    ("12. The defendant met her.\n13. She left. He stayed.",
+     ["12. The defendant met her.", "13. She left.", "He stayed."]),
+    ('He said no. "Next time," she said.', ["He said no.", '"Next time," she said.']),
+    ("He said no. \u201cNext time,\u201d she said.", ["He said no.",
+                                                     "\u201cNext time,\u201d she said."]),
+    ("Found it. (See below.) Then", ["Found it.", "(See below.)", "Then"]),
+    ("It ended in 2019. The next year", ["It ended in 2019.", "The next year"]),
+    ("He said no. Then he left.", ["He said no.", "Then he left."]),
+])
+def test_report_text_sentence_boundaries(preprocessor: Preprocessor, text: str,
+                                         expected: list[str]):
+    sents = next(preprocessor.stream([text]))
+    assert [text[s.start:s.end] for s in sents] == expected
+    # the pipeline component gives the same boundaries to callers of nlp(text).sents
+    nlp = preprocessor.nlp
+    assert [s.text.strip() for s in nlp(text).sents if s.text.strip()] == expected
