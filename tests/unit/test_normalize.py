@@ -100,3 +100,96 @@ def test_plain_text_is_returned_unchanged():
 
 def test_lone_surrogates_become_replacement_characters():
     assert normalize_text("a\ud800b").text == "a\ufffdb"
+
+
+# --- hostile input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["5G/4G networks", "4G/5G networks", "IoT/5G networks",
+                                  "5G,4G networks"])
+def test_alphanumeric_names_joined_by_punctuation_stay_whole(preprocessor: Preprocessor,
+                                                             text: str):
+    # "5G/4G" is tokenised as "5G/4" + "G": neither 5G nor 4G is seen
+    tokens = preprocessor.tokens(text)
+    assert "5g" in tokens and "network" in tokens
+    assert not any(t.endswith(("/4", "/5", ",4")) for t in tokens), tokens
+
+
+def test_full_stop_after_an_alphanumeric_name_splits_like_after_a_word(
+        preprocessor: Preprocessor):
+    # "it.Then" is split, "4G.Then" is one token "4g.then"
+    assert preprocessor.tokens("over it.Then") == ("over", "it", "then")
+    assert preprocessor.tokens("over 4G.Then") == ("over", "4g", "then")
+
+
+@pytest.mark.parametrize(("heading", "plain"), [
+    ("ESCORT ADS", "escort ads"), ("BURNER PHONES", "burner phones"),
+    ("DATING APPS", "dating apps"), ("GIRLS SOLD ONLINE", "girls sold online"),
+])
+def test_all_caps_heading_words_normalise_like_lower_case(preprocessor: Preprocessor,
+                                                          heading: str, plain: str):
+    # all-capital words of up to six letters keep their identity, so a heading's
+    # "ADS", "PHONES", "APPS", "SOLD" are never lemmatised (the cue "ad" misses "ESCORT ADS")
+    assert preprocessor.tokens(heading) == preprocessor.tokens(plain)
+
+
+@pytest.mark.parametrize(("plural", "singular"), [
+    ("IoTs", "iot"), ("eSIMs", "esim"), ("iPhones", "iphone"),
+])
+def test_mixed_case_plurals_fall_back_to_the_singular(preprocessor: Preprocessor,
+                                                      plural: str, singular: str):
+    # SIMs -> sim, but IoTs -> iots, eSIMs -> esims (the plural rule wants all capitals)
+    assert preprocessor.tokens(plural) == (singular,)
+
+
+def test_arabic_letter_mark_is_a_bidi_control_and_is_dropped(preprocessor: Preprocessor):
+    # U+061C is a Bidi_Control character like U+200E/U+200F, but is kept inside the word
+    text = "The re\u061ccruiter wrote on Face\u061cbook."
+    assert preprocessor.tokens(text) == preprocessor.tokens("The recruiter wrote on Facebook.")
+    assert normalize_text(text).text == "The recruiter wrote on Facebook."
+
+
+def test_decomposed_accents_equal_precomposed_ones(preprocessor: Preprocessor):
+    # "e" + U+0301 reads as "\u00e9" (NFD text from macOS or PDFs); tokens differ today
+    assert preprocessor.tokens("Cafe\u0301 workers") == preprocessor.tokens("Caf\u00e9 workers")
+
+
+@pytest.mark.parametrize("text", [
+    "\u200b" * 50, "\u202e\u2066\u2069\u00ad\ufeff", "\u200b \u200d\n\n\u2060", "\u200b.\u200b",
+])
+def test_text_of_only_invisible_characters_has_no_sentence(preprocessor: Preprocessor,
+                                                           text: str):
+    assert next(preprocessor.stream([text])) == []
+
+
+@pytest.mark.parametrize("text", [
+    "5G.", "They moved to 5G.", "5G-enabled phones.", "(5G)", "\u201c5G\u201d", "5G\u200b.",
+    "5\u200bG.",
+])
+def test_5g_at_the_end_of_text_and_with_marks(preprocessor: Preprocessor, text: str):
+    assert "5g" in preprocessor.tokens(text)
+    sents = next(preprocessor.stream([text]))
+    assert len(sents) == 1 and text[sents[0].start:sents[0].end] == text
+
+
+@pytest.mark.parametrize("max_chars", [7, 16, 33, 900_000])
+def test_offsets_slice_the_original_with_invisible_characters_at_piece_cuts(
+        config, max_chars: int):
+    # invisible runs, bidi controls, surrogates and combining marks around sentence ends
+    # and where long texts are cut into pieces
+    pre = Preprocessor(config.preprocess, max_chars=max_chars)
+    z = "\u200b" * 40
+    text = (f"{z}\u202bVictims\u202c were sold{z}.{z} \u00adCrypto\ufeff wallets\ud800 "
+            f"paid.\u200d\n\n{z}Caf\u0301e\u2066 5G.{z} e\u200bn\u200bd")
+    sents = next(pre.stream([text]))
+    assert sents
+    prev = 0
+    for s in sents:
+        piece = text[s.start:s.end]
+        assert prev <= s.start < s.end <= len(text)
+        assert piece == piece.strip() and piece[0] not in z + "\u202b\u202c\u2066\u00ad\ufeff"
+        assert piece[-1] not in z + "\u202b\u202c\u2066\u200d"
+        prev = s.end
+    if max_chars == 900_000:
+        assert [text[s.start:s.end] for s in sents][-1] == "e\u200bn\u200bd"
+        assert [s.tokens for s in sents][-1] == ("end",)
