@@ -143,6 +143,185 @@ def test_data_segment_writes_a_template_per_sentence(tmp_path: Path, test_toml: 
     assert (frame["stage"] == "").all() and (frame["technology"] == "").all()
 
 
+# --- data cues, data segment: hostile input ---------------------------------------------
+
+
+def _segment_rows(template: Path) -> list[tuple[int, int]]:
+    frame = pd.read_csv(template, sep="\t", keep_default_na=False)
+    return list(zip(frame["start"].tolist(), frame["end"].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("raw", [
+    b"First line here.\r\nSecond line here.\r\n\r\nThird paragraph is here.",
+    b"\xef\xbb\xbfThe recruiter kept her passport. She was sold online.",
+    "Caf\u00e9 workers were forced to work. They were sold online.".encode("latin-1"),
+], ids=["crlf", "utf8-bom", "latin1"])
+def test_data_segment_offsets_are_the_offsets_predict_gives(tmp_path: Path, test_toml: Path,
+                                                            model_dir: Path, raw: bytes):
+    # documents.py: "the sentences exactly as predict splits them (same offsets into the
+    # original text)". segment reads with Path.read_text (universal newlines, BOM kept,
+    # UTF-8 only) while predict decodes the bytes: CRLF and BOM files get other offsets,
+    # a cp1252 file is a traceback in segment and a document in predict.
+    doc = tmp_path / "case.txt"
+    doc.write_bytes(raw)
+    seg = invoke("data", "segment", doc, "--config", test_toml)
+    assert seg.exit_code == 0, seg.output
+    pred = invoke("predict", doc, "--model", model_dir, "-q", "--level", "sentence")
+    assert pred.exit_code == 0, pred.output
+    predicted = [(r["start"], r["end"]) for r in map(json.loads, pred.stdout.splitlines())]
+    assert _segment_rows(tmp_path / "case.labels.tsv") == predicted
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: None,  # missing
+    lambda p: p.mkdir(),  # a folder named like a document
+], ids=["missing", "folder"])
+def test_data_segment_missing_file_or_folder_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                             make):
+    doc = tmp_path / "case.txt"
+    make(doc)
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert_user_error(res, str(doc))
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("raw", [
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01",  # not UTF-8
+    b"\x00\x00\x00\x01Bud1 hello world. more text\x00",  # valid UTF-8, NUL bytes
+    b"",
+    b"  \n\n \t ",
+], ids=["binary-png", "binary-nul", "empty", "whitespace-only"])
+def test_data_segment_rejects_what_predict_cannot_read(tmp_path: Path, test_toml: Path,
+                                                       raw: bytes):
+    # predict gives these an error record ("binary file", "empty file"); segment crashes
+    # on the first and writes a template (of NUL-byte "sentences", or of nothing) for the rest
+    doc = tmp_path / "case.txt"
+    doc.write_bytes(raw)
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert_user_error(res, str(doc))
+    assert not (tmp_path / "case.labels.tsv").exists()
+
+
+def test_data_segment_unwritable_template_is_a_user_error(tmp_path: Path, test_toml: Path):
+    doc = tmp_path / "case.txt"
+    doc.write_text("She was sold online.", encoding="utf-8")
+    (tmp_path / "case.labels.tsv").mkdir()  # stands in for a read-only target (tests run as root)
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert_user_error(res, "case.labels.tsv")
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_data_segment_permission_denied_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                        monkeypatch: pytest.MonkeyPatch):
+    doc = tmp_path / "case.txt"
+    doc.write_text("She was sold online.", encoding="utf-8")
+    target = tmp_path / "case.labels.tsv"
+    real_open = Path.open
+
+    def open_(path, *args, **kwargs):
+        if Path(path) == target:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_)
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert_user_error(res, "case.labels.tsv", "Permission denied")
+
+
+def test_data_segment_does_not_overwrite_an_annotated_template(tmp_path: Path,
+                                                               test_toml: Path):
+    # an annotator's filled-in template is silently replaced by an empty one
+    doc = tmp_path / "case.txt"
+    doc.write_text("She was sold online.", encoding="utf-8")
+    template = tmp_path / "case.labels.tsv"
+    annotated = ("seq\tstart\tend\tstage\ttechnology\ttext\n"
+                 "0\t0\t20\tadvertisement\tclearnet\tShe was sold online.\n")
+    template.write_text(annotated, encoding="utf-8")
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert template.read_text(encoding="utf-8") == annotated
+    assert_user_error(res, str(template))
+
+
+def test_data_segment_invisible_only_document_has_no_rows(tmp_path: Path, test_toml: Path):
+    doc = tmp_path / "case.txt"
+    doc.write_text("\u200b\u200d\u2060\ufeff\u202e\u00ad", encoding="utf-8")
+    res = invoke("data", "segment", doc, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert _segment_rows(tmp_path / "case.labels.tsv") == []
+
+
+@pytest.mark.parametrize("target", ["dir", "under-file"])
+def test_data_cues_unwritable_out_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                  mini_path: Path, target: str):
+    if target == "dir":
+        out = tmp_path / "cues.csv"
+        out.mkdir()
+    else:
+        (tmp_path / "afile").write_text("x", encoding="utf-8")
+        out = tmp_path / "afile" / "cues.csv"
+    res = invoke("data", "cues", "--data", mini_path, "--config", test_toml, "--out", out)
+    assert_user_error(res, str(out))
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_data_cues_without_data_names_paths_train(tmp_path: Path, test_toml: Path):
+    # with paths.train = [] the error is "error: : no passages found"
+    config = tmp_path / "notrain.toml"
+    config.write_text(test_toml.read_text(encoding="utf-8").replace(
+        'train = ["tests/fixtures/mini.jsonl"]', "train = []"), encoding="utf-8")
+    res = invoke("data", "cues", "--config", config)
+    assert_user_error(res)
+    assert "error: : " not in res.stderr
+    assert "paths.train" in res.stderr or "--data" in res.stderr
+
+
+def _cue_config(tmp_path: Path, test_toml: Path, cues: str | bytes) -> Path:
+    path = tmp_path / "cues.toml"
+    if isinstance(cues, bytes):
+        path.write_bytes(cues)
+    else:
+        path.write_text(cues, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(test_toml.read_text(encoding="utf-8").replace(
+        'cues = "configs/cues.toml"', f'cues = "{path}"'), encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize(("cues", "fragments"), [
+    ('[technology]\nai = ["AI", "\\u200b\\u200d"]\n', ["technology.ai", "normalises to nothing"]),
+    ('[technology]\nai = ["AI", "!!!"]\n', ["technology.ai", "'!!!'", "normalises to nothing"]),
+    ('[technology]\niot_5g = ["5g"]\n', ["technology.iot_5g", "'5g'", "placeholder"]),
+    ('[technology]\nai = ["AI", "it is"]\n', ["technology.ai", "stop word"]),
+    ('[technology]\nai = ["A"\n', ["cannot read cue terms"]),
+    ('[technology]\nai = ["caf\xe9"]\n'.encode("latin-1"), ["cannot read cue terms"]),
+    ('[technology]\nrobots = ["robot"]\n', ["technology.robots", "not a label"]),
+], ids=["zero-width-only", "punctuation-only", "lowercase-5g", "stop-words", "bad-toml",
+        "latin1-file", "unknown-label"])
+def test_data_cues_bad_cue_file_is_a_one_line_error(tmp_path: Path, test_toml: Path,
+                                                    mini_path: Path, cues, fragments):
+    config = _cue_config(tmp_path, test_toml, cues)
+    res = invoke("data", "cues", "--data", mini_path, "--config", config)
+    assert_user_error(res, str(tmp_path / "cues.toml"), *fragments)
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_data_cues_odd_but_valid_terms(tmp_path: Path, test_toml: Path, mini_path: Path):
+    long_term = "machine learning " * 500
+    cues = ('[technology]\nai = ["AI", "AI", "A\\u200bI", "\\U0001F916", " \\t ", '
+            f'"{long_term}"]\n')
+    config = _cue_config(tmp_path, test_toml, cues)
+    out = tmp_path / "cues.csv"
+    res = invoke("data", "cues", "--data", mini_path, "--config", config, "--out", out)
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out, keep_default_na=False)
+    ai = frame[frame["label"] == "technology.ai"]
+    # blank terms are dropped; duplicates and a zero-width split share one normal form
+    assert list(ai["term"]).count("AI") == 2 and len(ai) == 5
+    assert set(ai[ai["normal_form"] == "ai"]["matched"]) == {ai["matched"].max()}
+    assert (ai[ai["normal_form"] == "ai"]["matched"] > 0).all()
+    assert "terms on 54 passages" in res.stdout
+
+
 # --- data check ----------------------------------------------------------------------
 
 
