@@ -646,6 +646,114 @@ def test_predict_with_broken_model(model_copy: Path, tmp_path: Path, damage, fra
     assert res.stdout == ""
 
 
+# --- predict: offsets with invisible characters ----------------------------------------
+
+HOSTILE_TEXTS = {
+    "zw": "\u200b\u200bHer pass\u200bport was taken\u200b.\u200b She was sold on an escort "
+          "web\u00adsite.\u2060",
+    "bidi": "\u202bThe recruiter\u202c posted fake jobs \u2067abroad\u2069. Payments went "
+            "through a crypto\ufeff wallet.",
+    "surrogate": "Victims were filmed by cameras\ud800, then threatened. Money went through "
+                 "crypto exchanges\udfff.",
+    "combining": "Cafe\u0301 workers were forced to work without pay. They were sold online.",
+}
+
+
+def _check_offsets(records: list[dict], texts: dict[str, str], level: str) -> int:
+    """Every evidence / sentence span slices the input text to exactly the record's text
+    (lone surrogates come back as U+FFFD, one for one)."""
+    def same(a: str, b: str) -> bool:
+        from pipeline.preprocess import clean
+        return clean(a) == b
+
+    n = 0
+    for r in records:
+        assert r["error"] is None, r
+        if level == "sentence":
+            text = texts[r["doc_id"]]
+            assert same(text[r["start"]:r["end"]], r["text"])
+            n += 1
+            continue
+        text = texts[r["id"]]
+        for per in r["evidence"].values():
+            for items in per.values():
+                for e in items:
+                    assert same(text[e["start"]:e["end"]], e["text"])
+                    n += 1
+    return n
+
+
+@pytest.mark.parametrize("fmt", ["txt", "jsonl", "csv"])
+@pytest.mark.parametrize("level", ["document", "sentence"])
+def test_predict_offsets_slice_inputs_with_invisible_characters(model_dir: Path,
+                                                                tmp_path: Path, fmt: str,
+                                                                level: str):
+    import csv
+
+    # lone surrogates only reach the pipeline through JSON escapes ("\ud800")
+    encodable = {k: v for k, v in HOSTILE_TEXTS.items() if k != "surrogate"}
+    texts: dict[str, str] = {}
+    if fmt == "txt":
+        inputs = []
+        for name, text in encodable.items():
+            path = tmp_path / f"{name}.txt"
+            path.write_text(text, encoding="utf-8")
+            inputs.append(path)
+            texts[str(path)] = text
+    elif fmt == "jsonl":
+        path = tmp_path / "in.jsonl"
+        path.write_text("".join(json.dumps({"id": k, "text": v}) + "\n"
+                                for k, v in HOSTILE_TEXTS.items()), encoding="utf-8")
+        inputs, texts = [path], dict(HOSTILE_TEXTS)
+    else:
+        path = tmp_path / "in.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["id", "text"])
+            writer.writerows(encodable.items())
+        inputs, texts = [path], encodable
+    res = invoke("predict", *inputs, "--model", model_dir, "-q", "--level", level)
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert _check_offsets(records, texts, level) > 0
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_predict_jsonl_with_a_raw_line_separator_in_a_string_is_one_document(
+        model_dir: Path, tmp_path: Path, separator: str):
+    # json.dumps(..., ensure_ascii=False) writes U+2028/U+2029/U+0085 raw inside strings;
+    # the reader's str.splitlines() cuts the line there: two "bad JSON" records, no document
+    path = tmp_path / "in.jsonl"
+    text = f"The recruiter{separator}kept her passport. She was sold on an escort site."
+    path.write_text(json.dumps({"id": "a", "text": text}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    res = invoke("predict", path, "--model", model_dir, "-q", "--level", "sentence")
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert {r["doc_id"] for r in records} == {"a"}
+    assert all(r["error"] is None for r in records)
+    assert _check_offsets(records, {"a": text}, "sentence") == len(records)
+
+
+def test_predict_max_chars_above_spacy_limit_is_not_a_traceback(tmp_path: Path,
+                                                                test_toml: Path,
+                                                                mini_path: Path):
+    # predict.max_chars 2000000 is accepted, then a 1.1M-character document hits spaCy's
+    # nlp.max_length (1000000): ValueError [E088] with a traceback
+    out = tmp_path / "m"
+    res = invoke("train", "--config", test_toml, "--data", mini_path, "--out", out,
+                 "--predict.max_chars", "2000000")
+    if res.exit_code != 0:
+        assert_user_error(res, "predict.max_chars")
+        return
+    doc = tmp_path / "big.txt"
+    doc.write_text("Victims were sold on escort sites. " * 32_000, encoding="utf-8")
+    pred = invoke("predict", doc, "--model", out, "-q")
+    assert pred.exit_code == 0, pred.output
+    (record,) = [json.loads(x) for x in pred.stdout.splitlines()]
+    assert record["error"] is None and record["n_sentences"] == 32_000
+
+
 # --- info, summarize, data split, data agreement -------------------------------------
 
 

@@ -187,3 +187,17 @@ def test_fingerprint_tracks_content(passages):
     changed[0] = dataclasses.replace(changed[0], labels={"stage": (), "technology": ()})
     assert fingerprint(changed) != fingerprint(passages)
     assert fingerprint(passages[1:]) != fingerprint(passages)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_raw_line_separator_inside_a_json_string_is_one_passage(tmp_path: Path,
+                                                                config: Config,
+                                                                separator: str):
+    # json.dumps(ensure_ascii=False) writes these raw; str.splitlines() cuts the record
+    text = f"Recruiters posted{separator}fake jobs abroad."
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"id": "p1", "text": text, "stage": ["recruitment"],
+                                "technology": []}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    (passage,) = read_corpus([path], config.label_sets)
+    assert passage.text == text and passage.line == 1
