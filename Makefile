@@ -7,8 +7,11 @@ CONFIG ?= configs/default.toml
 MODEL  ?= models/default
 SPLITS := data/splits
 HOLDOUT := data/corpus/holdout_writer.jsonl
+DOCS   := data/documents
+DOC_SPLITS := $(DOCS)/splits
+DOC_HOLDOUT := $(DOCS)/sentences/wG.jsonl
 
-.PHONY: help venv run train evaluate predict bench test lint split check clean
+.PHONY: help venv run train evaluate predict bench curve test lint split check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,7 +24,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install the project with its dev tools
 
-$(MODEL)/model.json: $(STAMP) $(SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
+$(MODEL)/model.json: $(STAMP) $(DOC_SPLITS)/train.jsonl $(SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
 
 run: $(MODEL)/model.json  ## set up, train the default model if needed, label data/examples
@@ -29,13 +32,14 @@ run: $(MODEL)/model.json  ## set up, train the default model if needed, label da
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.csv --quiet
 	$(BIN)/trafficlens summarize reports/examples/predictions.jsonl --out reports/examples/summary
 
-train: $(STAMP)  ## (re)train models/default on the train split
+train: $(STAMP)  ## (re)train models/default on the config's paths.train
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
 
-evaluate: $(MODEL)/model.json  ## report on the test split (reports/eval, gated) and writer hold-out (reports/holdout)
-	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval --gate
-	@if [ -f $(HOLDOUT) ]; then \
-	  $(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout; fi
+evaluate: $(MODEL)/model.json  ## sentence- and document-level reports: document test split (gated), writer hold-out, passages
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(DOC_SPLITS)/test.jsonl --report-dir reports/eval --gate
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(DOC_HOLDOUT) --report-dir reports/holdout
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval-passages
+	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout-passages
 
 predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
@@ -43,11 +47,16 @@ predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predi
 bench: $(MODEL)/model.json  ## run the speed and memory benchmark -> docs/benchmarks.md
 	$(BIN)/python benchmarks/bench.py --model $(MODEL) --out docs/benchmarks.md
 
-split: $(STAMP)  ## rewrite data/splits/{train,test,starter}.jsonl from data/corpus
+split: $(STAMP)  ## rewrite data/splits (passages) and data/documents/splits (by document)
 	$(BIN)/trafficlens data split data/corpus --out-dir $(SPLITS) --config $(CONFIG)
+	$(BIN)/trafficlens data split $(DOCS)/sentences --out-dir $(DOC_SPLITS) --config $(CONFIG)
 
-check: $(STAMP)  ## run the corpus quality checks
+check: $(STAMP)  ## run the quality checks of both corpora
 	$(BIN)/trafficlens data check data/corpus --config $(CONFIG)
+	$(BIN)/trafficlens data check $(DOCS)/sentences --config $(CONFIG)
+
+curve: $(STAMP)  ## learning curve on the document writer hold-out -> docs/learning-curve.md
+	$(BIN)/python benchmarks/learning_curve.py --config $(CONFIG) --out docs/learning-curve.md
 
 test: $(STAMP)  ## set up and run the test suite
 	$(BIN)/python -m pytest -q

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def document_share(sentences: list[Passage], share: float, seed: int) -> list[Passage]:
-    """The sentences of ``share`` of the documents of each register (seeded)."""
+    """The sentences of ``share`` of the documents of each register (seeded): the same
+    documents at every seed, and a smaller share's documents are in every larger one."""
     per_register: dict[str, list[str]] = defaultdict(list)
     docs = by_document(sentences)
     for doc, sents in sorted(docs.items()):
@@ -51,7 +52,8 @@ def main() -> None:
                         default=ROOT / "data" / "documents" / "sentences" / "wG.jsonl")
     parser.add_argument("--test", type=Path,
                         default=ROOT / "data" / "documents" / "splits" / "test.jsonl")
-    parser.add_argument("--shares", type=float, nargs="+", default=[0.25, 0.5, 1.0])
+    parser.add_argument("--shares", type=float, nargs="+", default=[0.0, 0.25, 0.5, 1.0],
+                        help="shares of the documents; 0 = the passage corpus alone")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "learning-curve.md")
     args = parser.parse_args()
 
@@ -63,8 +65,8 @@ def main() -> None:
     names = [s.name for s in cfg.label_sets]
     rows = []
     for share in args.shares:
-        part = document_share(documents, share, cfg.seed)
-        for with_passages in (False, True):
+        part = document_share(documents, share, cfg.seed) if share > 0 else []
+        for with_passages in (False, True) if share > 0 else (True,):
             train = part + (passages if with_passages else [])
             started = time.perf_counter()
             model = fit_model(train, cfg)

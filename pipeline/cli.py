@@ -393,6 +393,8 @@ def data_cues(
     with user_errors():
         cfg = load_config(config)
         paths = list(data) if data else list(cfg.paths.train)
+        if not paths:
+            raise PipelineError(f"{config}: paths.train is empty; name the data with --data")
         passages = read_corpus(paths, cfg.label_sets)
         stats = cue_report(cfg, passages)
         typer.echo(f"{'':1} {'label':28} {'term':28} {'normal form':28} matched  precision")
@@ -406,14 +408,19 @@ def data_cues(
         if out is not None:
             import csv
 
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["label", "term", "normal_form", "matched", "correct",
-                                 "precision"])
-                for s in stats:
-                    writer.writerow([s.label, s.term, s.normal, s.matched, s.correct,
-                                     "" if s.precision is None else round(s.precision, 4)])
+            from pipeline.outputs import atomic_writer
+            from pipeline.readers.base import os_reason
+
+            try:
+                with atomic_writer(out) as fh:
+                    writer = csv.writer(fh)
+                    writer.writerow(["label", "term", "normal_form", "matched", "correct",
+                                     "precision"])
+                    for s in stats:
+                        writer.writerow([s.label, s.term, s.normal, s.matched, s.correct,
+                                         "" if s.precision is None else round(s.precision, 4)])
+            except OSError as err:
+                raise PipelineError(f"{out}: cannot write ({os_reason(err)})") from None
             typer.echo(f"wrote {out}")
 
 
@@ -504,23 +511,26 @@ def data_segment(
     documents: Annotated[list[Path], typer.Argument(help="Plain-text (.txt) documents.")],
     config: Annotated[Path, typer.Option(help="Config with the preprocessing settings.")]
     = DEFAULT_CONFIG,
+    force: Annotated[bool, typer.Option(
+        help="Replace a template that already holds labels.")] = False,
 ) -> None:
     """Write an annotation template DOC.labels.tsv beside each document.
 
     One row per sentence exactly as predict splits the document: seq, start, end
     (character offsets into the file's text), empty stage and technology columns
-    (labels joined with ";"), and the sentence text.
+    (labels joined with ";"), and the sentence text. The file is decoded as predict
+    decodes it, so the offsets are predict's.
 
     Example: trafficlens data segment data/documents/news/arrest_report.txt
     """
     from pipeline.config import load_config
-    from pipeline.documents import write_template
+    from pipeline.documents import read_document, write_template
 
     with user_errors():
         cfg = load_config(config)
         for doc in documents:
             out = doc.with_suffix(".labels.tsv")
-            n = write_template(doc.read_text(encoding="utf-8"), out, cfg)
+            n = write_template(read_document(doc), out, cfg, force=force)
             typer.echo(f"{doc}: {n} sentences -> {out}")
 
 

@@ -103,13 +103,14 @@ def check_documents(passages: Sequence[Passage], config: Config) -> DocumentChec
 def _check_against_text(doc: str, sents: list[Passage], config: Config,
                         problems: list[str]) -> str:
     """The document's text ("" if missing); offsets and segmentation checked on it."""
-    from pipeline.documents import segment
+    from pipeline.documents import read_document, segment
+    from pipeline.errors import PipelineError
 
     path = Path(config.documents.texts) / f"{doc}.txt"
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(f"{doc}: cannot read {path} ({err})")
+        text = read_document(path)
+    except PipelineError as err:
+        problems.append(f"{doc}: {err}")
         return ""
     seqs = [int(p.extra.get("seq", -1)) for p in sents]
     if seqs != list(range(len(sents))):

@@ -28,6 +28,20 @@ TEMPLATE_COLUMNS = ("seq", "start", "end", "stage", "technology", "text")
 TEMPLATE_SUFFIX = ".labels.tsv"
 
 
+def read_document(path: Path) -> str:
+    """A ``.txt`` document's text exactly as ``predict`` reads it (same decoding), so that
+    template offsets and prediction offsets agree; unreadable files are a user error."""
+    from pipeline.readers.base import ReadOptions, os_reason
+    from pipeline.readers.text import text_of as decoded
+
+    try:
+        return decoded(Path(path), ReadOptions())
+    except ValueError as err:
+        raise PipelineError(f"{path}: {err}") from None
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot read ({os_reason(err)})") from None
+
+
 def segment(text: str, cfg: Config) -> list[tuple[int, int, str]]:
     """``(start, end, sentence text)`` for every sentence ``predict`` would classify."""
     pre = Preprocessor(cfg.preprocess, cache_dir=None, max_chars=cfg.predict.max_chars)
@@ -35,15 +49,44 @@ def segment(text: str, cfg: Config) -> list[tuple[int, int, str]]:
     return [(s.start, s.end, text[s.start:s.end]) for s in sentences]
 
 
-def write_template(text: str, out: Path, cfg: Config) -> int:
-    """Write an annotation template (TSV, one row per sentence, label columns empty)."""
+def write_template(text: str, out: Path, cfg: Config, *, force: bool = False) -> int:
+    """Write an annotation template (TSV, one row per sentence, label columns empty).
+
+    A template that already holds labels is an annotator's work: it is replaced only
+    with ``force``.
+    """
+    from pipeline.outputs import atomic_writer
+    from pipeline.readers.base import os_reason
+
+    if not force and _has_labels(out):
+        raise PipelineError(f"{out}: already holds labels; use --force to start it again")
     rows = segment(text, cfg)
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(TEMPLATE_COLUMNS)
-        for seq, (start, end, sent) in enumerate(rows):
-            writer.writerow([seq, start, end, "", "", " ".join(sent.split())])
+    try:
+        with atomic_writer(out) as fh:
+            writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+            writer.writerow(TEMPLATE_COLUMNS)
+            for seq, (start, end, sent) in enumerate(rows):
+                writer.writerow([seq, start, end, "", "", " ".join(sent.split())])
+    except OSError as err:
+        raise PipelineError(f"{out}: cannot write the template ({os_reason(err)})") from None
     return len(rows)
+
+
+def _has_labels(template: Path) -> bool:
+    """Whether an existing template holds labels (an unreadable one might: an error)."""
+    from pipeline.readers.base import os_reason
+
+    try:
+        with template.open(encoding="utf-8", newline="") as fh:
+            return any((row.get("stage") or "").strip() or (row.get("technology") or "").strip()
+                       for row in csv.DictReader(fh, delimiter="\t"))
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        raise PipelineError(f"{template}: cannot write the template ({os_reason(err)})"
+                            ) from None
+    except (UnicodeDecodeError, csv.Error):
+        return True  # not a template we wrote: someone's file, keep it
 
 
 def text_of(template: Path) -> Path:
@@ -70,13 +113,15 @@ def import_template(template: Path, cfg: Config, *, doc: str, register: str,
     not match the document) is reported at once, with file, line and field.
     """
     source = text_of(template)
+    if not source.is_file():
+        raise PipelineError(f"{source}: no such file (the document of {template})")
+    text = read_document(source)
     try:
-        text = source.read_text(encoding="utf-8")
         with template.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
     except FileNotFoundError as err:
         raise PipelineError(f"{err.filename}: no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise PipelineError(f"{template}: cannot read ({err})") from None
     old, problems = _parse_rows(rows, text, template, cfg)
     if problems:

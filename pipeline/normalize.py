@@ -9,13 +9,15 @@ the keyword baseline, cue matching):
   original character offsets so evidence still slices the text the user gave.
 * :func:`word_form` turns one word into its normal form: acronyms and alphanumeric
   names keep their identity (``AI`` is not the lookup lemma of *ain't*'s ``ai``),
-  other words take the lookup lemma, and plurals the table lacks fall back to a
-  suffix rule (*cryptocurrencies* -> *cryptocurrency*).
+  other words (capitalised headings too: ``ESCORT ADS``) take the lookup lemma, and
+  plurals the table lacks fall back to a suffix rule (*cryptocurrencies* ->
+  *cryptocurrency*, *IoTs* -> *iot*).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Container
 from typing import NamedTuple
 
@@ -27,14 +29,15 @@ QUOTES = str.maketrans({
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
 })
 #: Removed: zero-width space/joiners, word joiner, BOM, soft hyphen, bidi controls.
-INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = "\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+INVISIBLE = re.compile(f"[{_INVISIBLE}]")
 SURROGATE = re.compile("[\ud800-\udfff]")
-_NEEDS_WORK = re.compile("[\u00ad\u00b4\u2018-\u201f\u2032\u2033\u200b-\u200f\u202a-\u202e"
-                         "\u2060-\u2064\u2066-\u2069\ufeff\ud800-\udfff]")
+_NEEDS_WORK = re.compile(f"[{_INVISIBLE}\u00b4\u2018-\u201f\u2032\u2033\ud800-\udfff]")
 
 #: An alphanumeric technology name the tokenizer must keep whole: 5G, 4G, 3D, 2FA, 6G.
 ALNUM_NAME = re.compile(r"^[0-9]{1,2}[A-Z]{1,3}$")
 _ACRONYM_PLURAL = re.compile(r"^[A-Z][A-Z0-9]+s$")  # NGOs, SIMs, CDRs, UAVs
+_MIXED_PLURAL = re.compile(r"^[A-Za-z]*[a-z][A-Z]+s$|^[A-Z][a-z][A-Z]s$")  # eSIMs, IoTs
 _SIBILANT_ES = re.compile(r"(?:ss|sh|ch|x|z)es$")
 #: Words in -s that are not plurals of a shorter word (the lookup table lacks them).
 NOT_PLURAL = frozenset({
@@ -66,20 +69,43 @@ class NormalText(NamedTuple):
 
 
 def normalize_text(text: str) -> NormalText:
-    """Map quotes to ASCII, repair lone surrogates (U+FFFD) and drop invisible characters.
+    """Map quotes to ASCII, repair lone surrogates (U+FFFD), drop invisible characters and
+    compose decomposed accents (NFC: "e" + U+0301 is "\u00e9").
 
-    Returns the new text and, only if characters were dropped, the offset map back to
-    ``text``: the common case (nothing to do) costs one regex search.
+    Returns the new text and, only if characters were dropped or composed, the offset
+    map back to ``text``: the common case (nothing to do) costs a regex search and an
+    NFC check.
     """
-    if not _NEEDS_WORK.search(text):
-        return NormalText(text, None)
-    text = SURROGATE.sub("\ufffd", text).translate(QUOTES)
-    if not INVISIBLE.search(text):
+    needs_work = _NEEDS_WORK.search(text)
+    if needs_work:
+        text = SURROGATE.sub("\ufffd", text).translate(QUOTES)
+    composed = unicodedata.is_normalized("NFC", text)
+    if not composed:
+        return _composed(text)
+    if not needs_work or not INVISIBLE.search(text):
         return NormalText(text, None)
     keep = np.ones(len(text) + 1, dtype=bool)
-    for m in INVISIBLE.finditer(text):
-        keep[m.start():m.end()] = False
+    keep[[m.start() for m in INVISIBLE.finditer(text)]] = False
     return NormalText(INVISIBLE.sub("", text), np.flatnonzero(keep))
+
+
+def _composed(text: str) -> NormalText:
+    """Drop invisible characters and NFC-compose, character cluster by cluster, keeping
+    where each output character came from."""
+    out: list[str] = []
+    index: list[int] = []
+    start = 0
+    for i in range(1, len(text) + 1):  # a cluster is a base character and its marks
+        if i < len(text) and unicodedata.combining(text[i]):
+            continue
+        cluster = INVISIBLE.sub("", text[start:i])
+        if cluster:
+            piece = unicodedata.normalize("NFC", cluster)
+            out.append(piece)
+            index.extend(range(start, start + len(piece)))  # composed: fewer characters
+        start = i
+    index.append(len(text))
+    return NormalText("".join(out), np.array(index))
 
 
 def keeps_identity(word: str) -> bool:
@@ -127,11 +153,19 @@ def word_form(orth: str, lemma: Callable[[str], str | None], known: Container[st
     ``lemma(lower)`` is the lookup table (None where it has no entry); ``known`` the
     table's lemmas, used to check plural fallbacks.
     """
-    if keeps_identity(orth):
-        if _ACRONYM_PLURAL.match(orth):
-            orth = orth[:-1]
-        return orth.lower()
     lower = orth.lower()
+    if keeps_identity(orth):
+        if _ACRONYM_PLURAL.match(orth) or _MIXED_PLURAL.match(orth):
+            return lower[:-1]  # NGOs, SIMs, IoTs, eSIMs
+        if orth.isupper() and orth.isalpha():  # a capitalised heading word, or an acronym
+            found = LEMMA_FIXES.get(lower) or lemma(lower)
+            if found and found.lower() not in stop_words and lower not in stop_words:
+                return found.lower()  # ADS -> ad, SOLD -> sell; AI stays (not "have")
+            if len(lower) > 4:
+                return plural_fallback(lower, known, stop_words)  # PHONES, DEEPFAKES
+        elif any(c.isupper() for c in orth[1:]) and orth.endswith("s"):
+            return plural_fallback(lower, known, stop_words)  # iPhones
+        return lower
     found = LEMMA_FIXES.get(lower) or lemma(lower)
     if found:
         return found.lower()

@@ -39,7 +39,7 @@ from spacy.attrs import (
 )
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_suffix_regex
+from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from pipeline.config import Preprocess
 from pipeline.errors import PipelineError
@@ -53,8 +53,13 @@ PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
 #: A full stop after an alphanumeric name ("... over 4G.") ends the sentence; spaCy's
 #: own rule keeps it on the token after a capital letter (for abbreviations like "U.S.").
 ALNUM_FULL_STOP = r"(?<=[0-9][A-Z])\."
+#: An alphanumeric name at the end of a string, after its start or a non-word character.
+ALNUM_TAIL = re.compile(r"(?:^|(?<=[^0-9A-Za-z]))[0-9]{1,2}[A-Z]{1,3}$")
+#: Punctuation between an alphanumeric name and another word splits them.
+ALNUM_INFIXES = (r"(?<=[0-9][A-Z])[/,.](?=[0-9A-Za-z])",
+                 r"(?<=[0-9A-Za-z])[/,](?=[0-9]{1,2}[A-Z])")
 #: Abbreviations whose full stop never ends a sentence: titles before a name.
-TITLES = ("Lt", "Sgt", "Insp", "Det", "Supt", "Dr", "Prof", "Capt", "Col", "Gen", "Rev",
+TITLES = ("Lt", "Sgt", "Insp", "Det", "Supt", "Dr", "Prof", "Capt", "Col", "Gen", "Rev", "ST",
           "Sen", "Rep", "Gov", "Hon", "hon", "Cllr", "St", "Mr", "Mrs", "Ms", "v", "vs")
 #: Abbreviations whose full stop ends no sentence when a number, a lower-case word or
 #: an opening bracket follows: "et al. (2019)", "No. 29", "pp. 12-14", "approx. 40".
@@ -177,10 +182,21 @@ def make_fast_sentencizer(nlp: Language, name: str) -> FastSentencizer:
 
 
 def keep_alphanumeric_names(nlp: Language) -> None:
-    """Make the tokenizer keep 5G, 4G, 3D ... whole (spaCy splits "5G" as 5 + unit G)."""
+    """Make the tokenizer keep 5G, 4G, 3D ... whole (spaCy splits "5G" as 5 + unit G),
+    also when punctuation joins them to other words ("5G/4G", "IoT/5G", "4G.Then")."""
     tokenizer = nlp.tokenizer
-    tokenizer.suffix_search = compile_suffix_regex(
-        [*nlp.Defaults.suffixes, ALNUM_FULL_STOP]).search
+    suffix = compile_suffix_regex([*nlp.Defaults.suffixes, ALNUM_FULL_STOP]).search
+
+    def suffix_search(text: str):
+        found = suffix(text)
+        name = ALNUM_TAIL.search(text)
+        if found and name and found.start() > name.start():
+            return None  # the "unit" is the last letter of a name: 5G, not 5 + G
+        return found
+
+    tokenizer.suffix_search = suffix_search
+    tokenizer.infix_finditer = compile_infix_regex(
+        [*nlp.Defaults.infixes, *ALNUM_INFIXES]).finditer
     previous = tokenizer.token_match
 
     def token_match(text: str):
@@ -392,6 +408,8 @@ class Preprocessor:
 def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
             max_chars: int) -> Iterator[list[Sentence]]:
     normalizer = _normalizer(nlp)
+    # pieces are at most max_chars long: spaCy's own memory guard must admit them
+    nlp.max_length = max(nlp.max_length, max_chars)
     # (text number in batch, offset, piece, the normalised whole text)
     pending: list[tuple[int, int, str, NormalText]] = []
     n_texts = 0
