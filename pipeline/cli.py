@@ -20,6 +20,7 @@ from pipeline.inputs import READERS
 app = typer.Typer(
     name="trafficlens",
     help="Label report text by human-trafficking stage and technology.\n\n"
+         "The labels are defined in docs/labeling-guide.md (in the project's repository).\n\n"
          "Example: trafficlens predict data/examples --out predictions.jsonl",
     no_args_is_help=True,
     add_completion=False,

@@ -951,3 +951,14 @@ def test_data_fingerprint_writes_hashes_only(tmp_path: Path):
     assert "three" not in out.read_text(encoding="utf-8")
     assert_user_error(invoke("data", "fingerprint", tmp_path / "nope", "--out", out),
                       "no such file or directory")
+
+
+def test_help_and_readme_point_to_the_projects_labeling_guide():
+    root = Path(__file__).resolve().parents[2]
+    guide = root / "docs" / "labeling-guide.md"
+    assert guide.read_text(encoding="utf-8").startswith("# Labeling guide")
+    assert "docs/labeling-guide.md" in flat(invoke("--help").stdout)
+    assert "](docs/labeling-guide.md)" in (root / "README.md").read_text(encoding="utf-8")
+    shared = root.parent / "shared" / "labeling-guide.md"
+    if shared.is_file():  # the fixed definitions the project carries a copy of
+        assert guide.read_bytes() == shared.read_bytes()
