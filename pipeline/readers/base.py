@@ -51,11 +51,13 @@ def whole_file(extract: Callable[[Path, ReadOptions], str]) -> Reader:
 
     The document's id and source are the path. ``extract`` raises ``ValueError`` with
     a reason for a file it cannot read; text that is empty or only whitespace is
-    reported as ``"no text"`` unless ``extract`` says something more precise.
+    reported as ``"no text"`` unless ``extract`` says something more precise. Stray NUL
+    characters are removed (with a warning), many make the file binary.
     """
+    from pipeline.readers.encoding import without_nuls
 
     def reader(path: Path, options: ReadOptions) -> Iterator[Document]:
-        text = extract(path, options)
+        text = without_nuls(extract(path, options), str(path))
         if not text.strip():
             raise ValueError("no text")
         yield Document(str(path), str(path), text)

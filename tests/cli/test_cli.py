@@ -494,3 +494,16 @@ def test_data_agreement(mini_path: Path, test_toml: Path, tmp_path: Path, passag
     same = invoke("data", "agreement", mini_path, mini_path, "--config", test_toml)
     assert "with any disagreement: 0" in same.stdout
     assert "stage: macro-F1 1.000" in same.stdout
+
+
+# --- hostile inputs (issue 13) ---------------------------------------------------------
+
+
+def test_predict_nul_in_one_csv_row_keeps_every_row(model_dir: Path, tmp_path: Path):
+    table = tmp_path / "r.csv"
+    table.write_bytes(b"id,text\nr1,job offer on facebook\nr2,bad\x00cell\nr3,passport taken\n")
+    res = invoke("predict", table, "--model", model_dir, "-q")
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["r1", "r2", "r3"]
+    assert [r["error"] is None for r in records] == [True, False, True]

@@ -496,3 +496,93 @@ def test_reader_failing_midway_keeps_rows_and_adds_one_error(tmp_path: Path, mon
 def test_register_reader_rejects_nonsense():
     with pytest.raises(ValueError, match="need an extension and a reader"):
         register_reader(".", whole_file(lambda path, options: ""))
+
+
+# ---------------------------------------------------------------- hostile tables (issue 13)
+
+def test_nul_in_one_csv_row_is_that_rows_error_only(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id,text\nr1,job offer on facebook\nr2,bad\x00cell\nr3,passport taken\n")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [
+        ("r1", "job offer on facebook"), ("r2", None), ("r3", "passport taken")]
+    assert docs[1].source == f"{path}:3" and "NUL" in docs[1].error
+
+
+def test_nul_in_one_jsonl_line_is_that_lines_error_only(tmp_path: Path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "ba\x00d"}\n'
+                     b'{"id": "c", "text": "also fine"}\n')
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [("a", "fine"), ("b", None), ("c", "also fine")]
+    assert docs[1].source == f"{path}:2" and "NUL" in docs[1].error
+
+
+def test_stray_nul_in_a_long_table_cell_is_removed_with_a_warning(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    text = "Her passport was taken on arrival. " * 10
+    path.write_bytes(b"id,text\nr1," + text.encode() + b"\x00\n")
+    with pytest.warns(UserWarning, match=r"r\.csv:2: removed 1 stray NUL"):
+        (doc,) = read_path(path, ReadOptions())
+    assert doc.text == text
+
+
+def test_utf16_csv_without_bom_is_one_binary_error(tmp_path: Path):
+    path = tmp_path / "u.csv"
+    path.write_bytes("id,text\nr1,job offer\n".encode("utf-16-le"))
+    assert error_of(path) == "binary file (NUL bytes), not text"
+
+
+def test_stray_nuls_in_a_text_file_are_removed_with_a_warning(tmp_path: Path):
+    path = tmp_path / "note.txt"
+    text = "Her passport was taken on arrival and she was moved abroad. " * 4
+    path.write_bytes(text[:100].encode() + b"\x00" + text[100:].encode())
+    with pytest.warns(UserWarning, match=r"note\.txt: removed 1 stray NUL"):
+        assert read_one(path).text == text
+
+
+def test_csv_cell_over_the_csv_field_limit_keeps_later_rows(tmp_path: Path):
+    import csv
+
+    path = tmp_path / "big.csv"
+    big = "y" * (csv.field_size_limit() + 10)
+    path.write_text(f"id,text\n1,first\n2,{big}\n3,third\n", encoding="utf-8")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.error) for d in docs] == [("1", None), ("2", None), ("3", None)]
+    assert docs[1].text == big and docs[2].text == "third"
+
+
+def test_bad_csv_row_is_an_error_record_and_later_rows_are_read(tmp_path: Path, monkeypatch):
+    import csv
+
+    path = tmp_path / "r.csv"
+    path.write_text("id,text\n1,first\n2,second\n3,third\n", encoding="utf-8")
+    real = csv.DictReader.__next__
+    calls = []
+
+    def flaky(self):
+        calls.append(1)
+        if len(calls) == 2:
+            self.reader.__next__()  # the parser consumes the bad line, then fails
+            raise csv.Error("field larger than field limit (131072)")
+        return real(self)
+
+    monkeypatch.setattr(csv.DictReader, "__next__", flaky)
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [("1", "first"), (f"{path}:3", None),
+                                              ("3", "third")]
+    assert "field larger than field limit" in docs[1].error
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_jsonl_text_holding_unicode_line_separators_is_one_row(tmp_path: Path, separator):
+    import json
+
+    path = tmp_path / "r.jsonl"
+    rows = [{"id": "a", "text": f"one{separator}two"}, {"id": "b", "text": "three"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text, d.error) for d in docs] == [("a", f"one{separator}two", None),
+                                                       ("b", "three", None)]
+    assert docs[1].source == f"{path}:2"
