@@ -375,7 +375,8 @@ def data_segment(
 
 @app.command()
 def summarize(
-    predictions: Annotated[Path, typer.Argument(help="Document-level JSONL from predict.")],
+    predictions: Annotated[Path, typer.Argument(
+        help="Document-level output of predict: .jsonl, .csv or .parquet.")],
     out: Annotated[Path | None, typer.Option(
         help="Also write CSV, Markdown and a PNG heatmap to this folder.")] = None,
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import sys
 import tempfile
@@ -105,6 +106,48 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
             writer.writerow(row)
         n += 1
     return n
+
+
+#: Columns of a flat (CSV, Parquet) record that are neither a label set nor a score.
+RECORD_FIELDS = ("id", "source", "n_sentences", "evidence", "error",
+                 "doc_id", "sentence", "start", "end", "text")
+
+
+def nested(row: dict[str, Any]) -> dict[str, Any]:
+    """A flat CSV/Parquet row back as the record :func:`flat_row` made it from.
+
+    Label-set columns are split at ``;``, ``score_<set>_<label>`` columns regrouped,
+    evidence parsed; empty cells (CSV) and missing values (Parquet) become None.
+    """
+    def value(v: Any) -> Any:
+        if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+            return None
+        return v
+
+    sets = [k for k in row if k not in RECORD_FIELDS and not k.startswith("score_")]
+    record: dict[str, Any] = {k: value(row[k]) for k in RECORD_FIELDS if k in row}
+    record["labels"] = {s: [x for x in str(value(row[s]) or "").split(";") if x] for s in sets}
+    record["scores"] = {s: {} for s in sets}
+    by_length = sorted(sets, key=len, reverse=True)  # "score_a_b_x": set "a_b" before "a"
+    for key, v in row.items():
+        if key.startswith("score_"):
+            for s in by_length:
+                if key.startswith(f"score_{s}_"):
+                    record["scores"][s][key[len(s) + 7:]] = float(value(v) or 0.0)
+                    break
+    if "evidence" in record:
+        record["evidence"] = json.loads(record["evidence"]) if record["evidence"] else {}
+    for key in ("n_sentences", "sentence", "start", "end"):
+        if record.get(key) is not None:
+            record[key] = int(float(record[key]))
+    return record
+
+
+def read_output(path: Path) -> Iterator[dict[str, Any]]:
+    """Records of a finished ``predict`` output (JSONL, CSV or Parquet), as in JSONL."""
+    fmt = output_format(path)
+    for row in _read_any(Path(path), fmt):
+        yield row if fmt == "jsonl" else nested(row)
 
 
 def record_key(record: dict[str, Any]) -> str:

@@ -507,3 +507,42 @@ def test_predict_nul_in_one_csv_row_keeps_every_row(model_dir: Path, tmp_path: P
     records = [json.loads(x) for x in res.stdout.splitlines()]
     assert [r["id"] for r in records] == ["r1", "r2", "r3"]
     assert [r["error"] is None for r in records] == [True, False, True]
+
+
+SEPARATED = "Her passport was taken.\u2028She was moved abroad.\u2029Payments went by bitcoin."
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_summarize_reads_every_format_predict_writes(model_dir: Path, tmp_path: Path,
+                                                     suffix: str):
+    table = tmp_path / "in.jsonl"
+    table.write_text(json.dumps({"id": "u\u20281", "text": SEPARATED}, ensure_ascii=False) + "\n"
+                     + json.dumps({"id": "u2", "text": "Recruiters posted fake jobs."}) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / f"pred{suffix}"
+    assert invoke("predict", table, "--model", model_dir, "--out", out, "-q").exit_code == 0
+    reference = tmp_path / "reference.jsonl"
+    assert invoke("predict", table, "--model", model_dir, "--out", reference,
+                  "-q").exit_code == 0
+    res = invoke("summarize", out)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("documents: 2 (0 with errors)")
+    assert res.stdout == invoke("summarize", reference).stdout
+
+
+def test_summarize_refuses_sentence_level_output(model_dir: Path, tmp_path: Path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Her passport was taken. She was sold online.", encoding="utf-8")
+    out = tmp_path / "sentences.jsonl"
+    assert invoke("predict", doc, "--model", model_dir, "--level", "sentence", "--out", out,
+                  "-q").exit_code == 0
+    assert_user_error(invoke("summarize", out), "sentences.jsonl:1", "sentence-level")
+
+
+@pytest.mark.parametrize("labels", ['{"stage": "recruitment"}', '{"stage": null}',
+                                    '{"stage": [1]}'])
+def test_summarize_bad_label_lists_are_one_line_errors(tmp_path: Path, labels: str):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "labels": {"stage": []}, "error": null}\n'
+                   f'{{"id": "b", "labels": {labels}, "error": null}}\n', encoding="utf-8")
+    assert_user_error(invoke("summarize", bad), "bad.jsonl:2", "labels.stage")

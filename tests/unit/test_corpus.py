@@ -187,3 +187,15 @@ def test_fingerprint_tracks_content(passages):
     changed[0] = dataclasses.replace(changed[0], labels={"stage": (), "technology": ()})
     assert fingerprint(changed) != fingerprint(passages)
     assert fingerprint(passages[1:]) != fingerprint(passages)
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_unicode_line_separators_inside_a_text_do_not_split_the_line(
+        tmp_path: Path, config, rec, separator: str):
+    path = tmp_path / "c.jsonl"
+    rows = [rec("p1", f"Recruiters posted{separator}fake jobs."), rec("p2")]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    passages = read_corpus([path], config.label_sets)
+    assert [(p.id, p.line) for p in passages] == [("p1", 1), ("p2", 2)]
+    assert passages[0].text == f"Recruiters posted{separator}fake jobs."
