@@ -120,9 +120,25 @@ def recover(out: Path) -> None:
 
 
 def check_target(out: Path, *, force: bool) -> None:
-    """Refuse to replace an existing model directory unless ``force``."""
-    recover(Path(out))
-    if Path(out).exists() and not force:
+    """Refuse to replace an existing model directory unless ``force``, and anything
+    else (a file, a symlink, a folder holding other files) even with ``force``: replacing
+    it would delete what the user keeps there."""
+    out = Path(out)
+    recover(out)
+    if out.is_symlink():
+        raise PipelineError(f"{out}: a symlink, not a model directory; give the real path")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise PipelineError(f"{out}: a file, not a model directory; choose another --out "
+                            "(--force replaces only model directories)")
+    entries = sorted(p.name for p in out.iterdir())
+    other = [name for name in entries if name not in (MODEL_FILE, CARD_FILE)]
+    if other:
+        raise PipelineError(f"{out}: not a model directory (it holds {', '.join(other[:3])}"
+                            f"{', ...' if len(other) > 3 else ''}); choose another --out "
+                            "(--force replaces only model directories)")
+    if entries and not force:
         raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
 
 

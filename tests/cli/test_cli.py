@@ -546,3 +546,11 @@ def test_summarize_bad_label_lists_are_one_line_errors(tmp_path: Path, labels: s
     bad.write_text('{"id": "a", "labels": {"stage": []}, "error": null}\n'
                    f'{{"id": "b", "labels": {labels}, "error": null}}\n', encoding="utf-8")
     assert_user_error(invoke("summarize", bad), "bad.jsonl:2", "labels.stage")
+
+
+def test_train_force_refuses_to_turn_a_file_into_a_model(tmp_path: Path, test_toml: Path):
+    target = tmp_path / "notes.txt"
+    target.write_text("an analyst's notes", encoding="utf-8")
+    res = invoke("train", "--config", test_toml, "--out", target, "--force")
+    assert_user_error(res, "notes.txt", "not a model directory")
+    assert target.read_text(encoding="utf-8") == "an analyst's notes"
