@@ -15,6 +15,7 @@ import math
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,18 +151,31 @@ def read_output(path: Path) -> Iterator[dict[str, Any]]:
         yield row if fmt == "jsonl" else nested(row)
 
 
-def record_key(record: dict[str, Any]) -> str:
-    """The input document a record belongs to (sentence records carry ``doc_id``)."""
-    return str(record.get("doc_id") or record.get("id"))
+def starts_document(record: dict[str, Any]) -> bool:
+    """Whether a record is its document's first: every document record, and a sentence
+    record numbered 1 or without a number (the one record of an unreadable document)."""
+    if "doc_id" not in record:
+        return True
+    n = record.get("sentence")
+    return n is None or n == "" or n == 1 or n == "1" or (isinstance(n, float) and math.isnan(n))
+
+
+def position_key(source: object) -> str:
+    """What identifies an input document's place across runs: its ``source`` (the file,
+    or ``file:line`` / ``file:row N`` of a table row) as written to the output (lone
+    surrogates of undecodable file names become U+FFFD there)."""
+    return clean(str(source))
 
 
 class ResumableOutput:
     """Streams records to ``<out>.partial`` (JSONL, flushed per batch) and, on success,
     writes ``out`` in its format from any earlier complete output plus the partial.
 
-    With ``resume``, the documents already in ``out`` or in a partial left by an
-    interrupted run are reported by :meth:`done` and kept; a line cut off by the
-    interruption is dropped.
+    With ``resume``, :meth:`done` counts the documents already in ``out`` or in a
+    partial left by an interrupted run, per input position (:func:`position_key`), so
+    the same documents are skipped however their ids look; what an interruption cut
+    off (a partial line, and at sentence level the last document's records) is dropped
+    and done again.
     """
 
     def __init__(self, out: Path, *, resume: bool = False) -> None:
@@ -169,16 +183,19 @@ class ResumableOutput:
         self.fmt = output_format(self.out)
         self.partial = self.out.with_name(self.out.name + ".partial")
         self.resume = resume
-        self._previous: set[str] = set()
         self._fh: IO[str] | None = None
 
-    def done(self) -> set[str]:
-        """Ids of documents already written (empty unless resuming)."""
+    def done(self) -> Counter[str]:
+        """How many documents of each input position are already written (empty unless
+        resuming)."""
+        done: Counter[str] = Counter()
         if not self.resume:
-            return set()
+            return done
         if self.out.exists():
-            self._previous = {record_key(r) for r in _read_any(self.out, self.fmt)}
-        return self._previous | _repair_partial(self.partial)
+            done.update(position_key(r.get("source")) for r in _read_any(self.out, self.fmt)
+                        if starts_document(r))
+        done.update(_repair_partial(self.partial))
+        return done
 
     def __enter__(self) -> ResumableOutput:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -218,28 +235,38 @@ class ResumableOutput:
         self.partial.unlink()
 
 
-def _repair_partial(partial: Path) -> set[str]:
-    """Ids in a partial output; cut it after its last complete record.
+def _repair_partial(partial: Path) -> Counter[str]:
+    """Documents per input position in a partial output; cut it after its last
+    complete document.
 
     Records are written whole with a trailing newline, so text after the last newline
-    (or from the first line that does not parse) is what an interruption left.
+    (or from the first line that does not parse) is what an interruption left. At
+    sentence level the last document's records may be incomplete too: they are cut.
     """
+    done: Counter[str] = Counter()
     if not partial.exists():
-        return set()
+        return done
     data = partial.read_bytes()
-    ids: set[str] = set()
     good_end = 0
+    last_start, last_key, last_is_sentence = 0, None, False
     for line in data.split(b"\n")[:-1]:
         if line.strip():
             try:
-                ids.add(record_key(json.loads(line)))
+                record = json.loads(line)
             except ValueError:
                 break
+            if starts_document(record):
+                last_start, last_key = good_end, position_key(record.get("source"))
+                last_is_sentence = "doc_id" in record
+                done[last_key] += 1
         good_end += len(line) + 1
+    if last_is_sentence and last_key is not None:
+        done[last_key] -= 1
+        good_end = last_start
     if good_end < len(data):
         with open(partial, "r+b") as fh:
             fh.truncate(good_end)
-    return ids
+    return +done
 
 
 def _read_any(path: Path, fmt: str) -> Iterator[dict[str, Any]]:

@@ -1,22 +1,25 @@
 """A whole ``predict`` run: read -> (skip done) -> batch -> engine -> write, streaming.
 
-Memory does not grow with the collection: documents are read lazily, classified in
-batches with a bounded number in flight, and written as they come.
+Documents are read lazily, classified in batches with a bounded number in flight,
+and written as they come; only the set of ids seen (to keep them unique) grows with
+the collection. ``--resume`` skips documents by input position, not by id.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.engines import run_batches
 from pipeline.errors import PipelineError
 from pipeline.inputs import Document, ReadOptions, read_inputs
 from pipeline.model import TraffickingModel
-from pipeline.outputs import ResumableOutput, write_records
+from pipeline.outputs import ResumableOutput, position_key, write_records
 from pipeline.predict import batches
 
 
@@ -44,6 +47,40 @@ class RunStats:
         return text + (f", already done (skipped): {self.skipped}" if self.skipped else "")
 
 
+def unique_ids(docs: Iterable[Document]) -> Iterator[Document]:
+    """The documents with unique ids: a repeated id gets ``#2``, ``#3``... (warned once
+    per id), so every record can be told apart. Deterministic, so a resumed run gives
+    the same ids."""
+    seen: set[str] = set()
+    warned: set[str] = set()
+    for doc in docs:
+        new, n = doc.id, 1
+        while position_key(new) in seen:
+            n += 1
+            new = f"{doc.id}#{n}"
+        seen.add(position_key(new))
+        if new != doc.id:
+            if doc.id not in warned:
+                warned.add(doc.id)
+                warnings.warn(f"{doc.source}: duplicate id {doc.id!r}, written as {new!r} "
+                              "(later copies get #3, #4, ...)", stacklevel=2)
+            doc = replace(doc, id=new)
+        yield doc
+
+
+def _pending(docs: Iterable[Document], done: Counter[str], stats: RunStats
+             ) -> Iterator[Document]:
+    """The documents not yet written: each input position is skipped as many times as
+    it was written before."""
+    for doc in docs:
+        key = position_key(doc.source)
+        if done[key] > 0:
+            done[key] -= 1
+            stats.skipped += 1
+        else:
+            yield doc
+
+
 def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
                 out: Path | None = None, level: str = "document", evidence: int | None = None,
                 read_options: ReadOptions | None = None, n_jobs: int = 1,
@@ -56,19 +93,12 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     stats = RunStats()
     if resume and out is None:
         raise PipelineError("--resume needs --out (the output file to continue)")
-    docs: Iterator[Document] = read_inputs(inputs, read_options)
+    docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options))
     sink = ResumableOutput(out, resume=resume) if out is not None else None
     if sink is not None:
         done = sink.done()
         if done:
-            def pending(items: Iterable[Document]) -> Iterator[Document]:
-                for d in items:
-                    if d.id in done:
-                        stats.skipped += 1
-                    else:
-                        yield d
-
-            docs = pending(docs)
+            docs = _pending(docs, done, stats)
     if wrap is not None:
         docs = wrap(docs)
     results = run_batches(batches(docs, batch_docs), model=model, model_dir=model_dir,
