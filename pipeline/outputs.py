@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from pipeline.errors import PipelineError
 from pipeline.preprocess import clean
 
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -78,8 +79,6 @@ def output_format(path: Path | None) -> str:
         return "jsonl"
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        from pipeline.errors import PipelineError
-
         raise PipelineError(f"{path}: unsupported output format (use .jsonl, .csv or .parquet)")
     return fmt
 
@@ -198,9 +197,12 @@ class ResumableOutput:
         return done
 
     def __enter__(self) -> ResumableOutput:
+        """Open ``<out>.partial`` under an exclusive lock: a second run writing the same
+        output is refused at once instead of mixing its records into this one's."""
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        mode = "a" if self.resume and self.partial.exists() else "w"
-        self._fh = open(self.partial, mode, encoding="utf-8", newline="")
+        self._fh = _open_locked(self.partial)
+        if not self.resume:
+            self._fh.truncate(0)
         return self
 
     def write(self, records: Iterable[dict[str, Any]]) -> int:
@@ -214,9 +216,12 @@ class ResumableOutput:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self._fh is not None
-        self._fh.close()
-        if exc_type is None:
-            self._finish()
+        try:
+            self._fh.flush()
+            if exc_type is None:
+                self._finish()  # under the lock, so no other run adopts the partial
+        finally:
+            self._fh.close()
 
     def _finish(self) -> None:
         def records() -> Iterator[dict[str, Any]]:
@@ -233,6 +238,33 @@ class ResumableOutput:
             with atomic_writer(self.out) as fh:
                 _write(records(), fh, self.fmt)
         self.partial.unlink()
+
+
+def _open_locked(path: Path) -> IO[str]:
+    """``path`` opened for appending, locked exclusively (``flock``, where available).
+
+    The lock is re-taken when ``path`` was replaced or removed meanwhile (a finishing
+    run unlinks its partial file), so the file locked is the one ``path`` names.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Windows
+        return open(path, "a", encoding="utf-8", newline="")
+    while True:
+        fh = open(path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (returned open)
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise PipelineError(f"{path}: another trafficlens predict is writing this "
+                                "output; wait for it to finish or choose another --out") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fh
+        fh.close()
 
 
 def _repair_partial(partial: Path) -> Counter[str]:

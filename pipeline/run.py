@@ -94,28 +94,25 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     if resume and out is None:
         raise PipelineError("--resume needs --out (the output file to continue)")
     docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options))
-    sink = ResumableOutput(out, resume=resume) if out is not None else None
-    if sink is not None:
-        done = sink.done()
-        if done:
-            docs = _pending(docs, done, stats)
-    if wrap is not None:
-        docs = wrap(docs)
-    results = run_batches(batches(docs, batch_docs), model=model, model_dir=model_dir,
-                          level=level, evidence=evidence, n_jobs=n_jobs, engine=engine,
-                          scheduler=scheduler)
-    if sink is None:
-        def counted() -> Iterator[dict]:
-            for records in results:
-                stats.add(records, level)
-                yield from records
 
-        write_records(counted(), None)
+    def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:
+        if wrap is not None:
+            docs = wrap(docs)
+        for records in run_batches(batches(docs, batch_docs), model=model,
+                                   model_dir=model_dir, level=level, evidence=evidence,
+                                   n_jobs=n_jobs, engine=engine, scheduler=scheduler):
+            stats.add(records, level)
+            yield records
+
+    if out is None:
+        write_records((r for records in classify(docs) for r in records), None)
         sys.stdout.flush()
     else:
-        with sink:
-            for records in results:
-                stats.add(records, level)
+        with ResumableOutput(out, resume=resume) as sink:  # locked: one run per output
+            done = sink.done()
+            if done:
+                docs = _pending(docs, done, stats)
+            for records in classify(docs):
                 sink.write(records)
     stats.seconds = time.perf_counter() - stats.started
     return stats

@@ -193,3 +193,27 @@ def test_resume_reads_back_records_holding_unicode_line_separators(model_dir, tm
                                  "--out", str(out), "--resume", "-q"])
     assert result.exit_code == 0, result.output
     assert _records(out) == first and len(first) == len(SENTENCES)
+
+
+# --- one run per output (issue 13, item 6) ----------------------------------------------
+
+
+def test_second_run_on_the_same_output_is_refused_at_once(model_dir, collection, tmp_path):
+    import fcntl
+
+    out = tmp_path / "preds.jsonl"
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text('{"id": "x", "source": "x"}\n', encoding="utf-8")
+    with open(partial, "a", encoding="utf-8") as running:  # what a running predict holds
+        fcntl.flock(running.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = runner.invoke(app, ["predict", str(collection), "--model", str(model_dir),
+                                     "--out", str(out), "-q"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"error: {partial}: another trafficlens predict is "
+                                     "writing this output; wait for it to finish or choose "
+                                     "another --out")
+    assert partial.read_text(encoding="utf-8") == '{"id": "x", "source": "x"}\n'
+    assert not out.exists()
+    # once the first run is gone, the output can be written
+    assert len(_predict(model_dir, collection, out)) == 31
+    assert not partial.exists()
