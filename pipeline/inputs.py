@@ -36,6 +36,7 @@ import io
 import os
 import stat
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -118,9 +119,16 @@ def read_path(path: Path, options: ReadOptions) -> Iterator[Document]:
 
 
 def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
-                stdin: io.TextIOBase | None = None) -> Iterator[Document]:
-    """Documents from every input: files, folders (recursive), or ``-`` for stdin."""
+                stdin: io.TextIOBase | None = None,
+                skip: Iterable[Path] = ()) -> Iterator[Document]:
+    """Documents from every input: files, folders (recursive), or ``-`` for stdin.
+
+    Files in a folder that are one of ``skip`` (the run's own output files) are passed
+    over with a warning, so a run never reads what it writes.
+    """
     options = options or ReadOptions()
+    own = {Path(os.path.realpath(p)) for p in skip}
+    own_names = {p.name for p in own}
     for item in inputs:
         if item == "-":
             stream = stdin if stdin is not None else sys.stdin
@@ -135,6 +143,8 @@ def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
             for found in walk(path):
                 if isinstance(found, Document):
                     yield found
+                elif found.name in own_names and Path(os.path.realpath(found)) in own:
+                    warnings.warn(f"{found}: skipped, it is this run's output", stacklevel=2)
                 else:
                     yield from read_path(found, options)
         elif path.exists() or path.is_symlink():

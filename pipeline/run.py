@@ -7,6 +7,7 @@ the collection. ``--resume`` skips documents by input position, not by id.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -81,6 +82,16 @@ def _pending(docs: Iterable[Document], done: Counter[str], stats: RunStats
             yield doc
 
 
+def check_not_an_input(outputs: Iterable[Path], inputs: Iterable[str]) -> None:
+    """Refuse an output file that is also named as an input: writing it would destroy
+    the input. (Outputs inside an input folder are skipped when reading instead.)"""
+    named = {os.path.realpath(i) for i in inputs if i != "-"}
+    for path in outputs:
+        if os.path.realpath(path) in named:
+            raise PipelineError(f"--out {path}: is also an input of this run; writing it "
+                                "would destroy the input, choose another --out")
+
+
 def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
                 out: Path | None = None, level: str = "document", evidence: int | None = None,
                 read_options: ReadOptions | None = None, n_jobs: int = 1,
@@ -93,7 +104,11 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     stats = RunStats()
     if resume and out is None:
         raise PipelineError("--resume needs --out (the output file to continue)")
-    docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options))
+    own: list[Path] = []
+    if out is not None:
+        own = [Path(out), Path(out).with_name(Path(out).name + ".partial")]
+        check_not_an_input(own, inputs)
+    docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options, skip=own))
 
     def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:
         if wrap is not None:

@@ -217,3 +217,34 @@ def test_second_run_on_the_same_output_is_refused_at_once(model_dir, collection,
     # once the first run is gone, the output can be written
     assert len(_predict(model_dir, collection, out)) == 31
     assert not partial.exists()
+
+
+# --- outputs and inputs kept apart (issue 13, item 7) ----------------------------------
+
+
+def test_out_that_is_an_input_is_refused_and_left_alone(model_dir, tmp_path):
+    table = tmp_path / "rows.jsonl"
+    content = json.dumps({"id": "a", "text": SENTENCES[0]}) + "\n"
+    table.write_text(content, encoding="utf-8")
+    result = runner.invoke(app, ["predict", str(table), "--model", str(model_dir),
+                                 "--out", str(table)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: --out {table}: is also an input")
+    assert table.read_text(encoding="utf-8") == content
+    assert not table.with_name(table.name + ".partial").exists()
+
+
+def test_out_inside_an_input_folder_is_not_read_back(model_dir, collection):
+    out = collection / "preds.jsonl"
+    first = _predict(model_dir, collection, out)
+    assert len(first) == 31
+    with pytest.warns(UserWarning, match="preds.jsonl: skipped, it is this run's output"):
+        again = runner.invoke(app, ["predict", str(collection), "--model", str(model_dir),
+                                    "--out", str(out), "-q"])
+    assert again.exit_code == 0, again.output
+    assert _records(out) == first
+    with pytest.warns(UserWarning, match="skipped, it is this run's output"):
+        resumed = runner.invoke(app, ["predict", str(collection), "--model", str(model_dir),
+                                      "--out", str(out), "--resume"])
+    assert resumed.exit_code == 0 and "already done (skipped): 31" in resumed.output
+    assert _records(out) == first
