@@ -127,10 +127,11 @@ def evaluate(
     from pipeline.evaluate import check_gates, evaluate_files
     from pipeline.evaluate import compare as compare_metrics
     from pipeline.model import load_model
-    from pipeline.outputs import write_text
+    from pipeline.outputs import check_writable_dir, write_text
     from pipeline.report import summary_table, write_reports
 
     with user_errors():
+        check_writable_dir(report_dir, "--report-dir")
         cfg = load_config(config, parse_overrides(ctx.args))
         if cv is not None:
             from pipeline.crossval import cross_validate, cv_table
@@ -305,9 +306,11 @@ def data_split(
     """
     from pipeline.config import load_config
     from pipeline.corpus import read_corpus
+    from pipeline.outputs import check_writable_dir
     from pipeline.split import split_passages, starter_subset, write_jsonl
 
     with user_errors():
+        check_writable_dir(out_dir, "--out-dir")
         cfg = load_config(config)
         passages = read_corpus(corpus, cfg.label_sets, exclude=cfg.data.holdout_files)
         train_set, test_set = split_passages(passages, cfg)
@@ -384,9 +387,12 @@ def summarize(
 
     Example: trafficlens summarize predictions.jsonl --out reports/summary
     """
+    from pipeline.outputs import check_writable_dir
     from pipeline.summarize import cooccurrence, label_counts, read_predictions, write_summary
 
     with user_errors():
+        if out is not None:
+            check_writable_dir(out, "--out")
         records = read_predictions(predictions)
         errors = sum(r.get("error") is not None for r in records)
         typer.echo(f"documents: {len(records)} ({errors} with errors)\n")

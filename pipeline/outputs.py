@@ -27,18 +27,66 @@ from pipeline.preprocess import clean
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (what a mkdir -p would write into)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe(folder: Path, name: str, option: str) -> None:
+    """Create and remove a temporary file in ``folder``: the one sure test of writing."""
+    if not folder.is_dir():
+        raise PipelineError(f"{option} {name}: cannot write there ({folder} is a file)")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".trafficlens-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        raise PipelineError(f"{option} {name}: cannot write in {folder} "
+                            f"({err.strerror or err})") from None
+
+
+def check_writable_file(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output file that cannot be written: an
+    existing folder, a path under a file, a read-only place."""
+    path = Path(path)
+    if path.is_dir():
+        raise PipelineError(f"{option} {path}: a folder, not a file; name the output file")
+    _probe(_nearest_existing(path.parent), str(path), option)
+
+
+def check_writable_dir(path: Path, option: str = "--out") -> None:
+    """Refuse, before any work is done, an output folder that cannot be written: an
+    existing file, a path under a file, a read-only place."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise PipelineError(f"{option} {path}: a file, not a folder; name a folder")
+    _probe(_nearest_existing(path), str(path), option)
+
+
 @contextmanager
 def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``path``; rename it to ``path`` only on success."""
+    """Open a temporary file beside ``path``; rename it to ``path`` only on success.
+
+    Failing to create, or to rename onto, ``path`` is a one-line ``PipelineError``.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise PipelineError(f"{path}: cannot write ({err.strerror or err})") from None
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; outputs are shared like open()'s
     try:
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise PipelineError(f"{path}: cannot write ({err.strerror or err})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

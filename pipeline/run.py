@@ -20,7 +20,12 @@ from pipeline.engines import run_batches
 from pipeline.errors import PipelineError
 from pipeline.inputs import Document, ReadOptions, read_inputs
 from pipeline.model import TraffickingModel
-from pipeline.outputs import ResumableOutput, position_key, write_records
+from pipeline.outputs import (
+    ResumableOutput,
+    check_writable_file,
+    position_key,
+    write_records,
+)
 from pipeline.predict import batches
 
 
@@ -108,6 +113,7 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     if out is not None:
         own = [Path(out), Path(out).with_name(Path(out).name + ".partial")]
         check_not_an_input(own, inputs)
+        check_writable_file(Path(out), "--out")  # before the run, not after it
     docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options, skip=own))
 
     def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:

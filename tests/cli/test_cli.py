@@ -554,3 +554,64 @@ def test_train_force_refuses_to_turn_a_file_into_a_model(tmp_path: Path, test_to
     res = invoke("train", "--config", test_toml, "--out", target, "--force")
     assert_user_error(res, "notes.txt", "not a model directory")
     assert target.read_text(encoding="utf-8") == "an analyst's notes"
+
+
+def _read_only_dir() -> Path:
+    """A folder nobody can create files in, root included (sysfs); skip where there is none."""
+    import tempfile
+
+    folder = Path("/sys")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder)
+    except OSError:
+        return folder
+    os.close(fd)
+    os.unlink(tmp)
+    pytest.skip("no read-only folder on this machine")
+
+
+def _blocker(tmp_path: Path) -> Path:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    return blocker
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file", "read-only"])
+def test_predict_unwritable_out_fails_before_the_run(model_dir: Path, tmp_path: Path,
+                                                    where: str):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Her passport was taken on arrival.", encoding="utf-8")
+    out = {"a folder": tmp_path / "folder.jsonl",
+           "under a file": _blocker(tmp_path) / "pred.jsonl",
+           "read-only": _read_only_dir() / "pred.jsonl"}[where]
+    if where == "a folder":
+        out.mkdir()
+    res = invoke("predict", doc, "--model", model_dir, "--out", out)
+    assert_user_error(res, f"--out {out}")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.with_name(out.name + ".partial").exists()
+
+
+@pytest.mark.parametrize("command", ["summarize", "split", "evaluate", "evaluate --cv",
+                                     "train"])
+def test_output_folder_that_is_a_file_fails_at_once(command: str, model_dir: Path,
+                                                    mini_path: Path, test_toml: Path,
+                                                    tmp_path: Path):
+    blocker = _blocker(tmp_path)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "a", "labels": {"stage": []}, "error": null}\n', encoding="utf-8")
+    args, option = {
+        "summarize": (["summarize", preds, "--out", blocker], "--out"),
+        "split": (["data", "split", mini_path, "--config", test_toml, "--out-dir", blocker],
+                  "--out-dir"),
+        "evaluate": (["evaluate", "--model", model_dir, "--data", mini_path,
+                      "--report-dir", blocker], "--report-dir"),
+        "evaluate --cv": (["evaluate", "--cv", "3", "--config", test_toml, "--data",
+                           mini_path, "--report-dir", blocker], "--report-dir"),
+        "train": (["train", "--config", test_toml, "--out", blocker / "model"], "--out"),
+    }[command]
+    res = invoke(*args)
+    assert_user_error(res, f"{option} {blocker}")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "cross-validation fold" not in res.stderr  # refused before any work
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
