@@ -99,7 +99,7 @@ def _run_dask(batches: Iterable[Batch], model_dir: Path, level: str, evidence: i
             cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=40)
             client = Client(cluster)
-    except OSError as err:
+    except (OSError, ValueError, TypeError) as err:  # unreachable; or not an address at all
         raise PipelineError(f"--scheduler {scheduler}: cannot connect ({err})") from None
     try:
         shipped = client.scatter(files, broadcast=True)

@@ -268,6 +268,8 @@ class ResumableOutput:
             self._fh.flush()
             if exc_type is None:
                 self._finish()  # under the lock, so no other run adopts the partial
+            elif os.fstat(self._fh.fileno()).st_size == 0:
+                self.partial.unlink()  # nothing to resume: leave nothing behind
         finally:
             self._fh.close()
 

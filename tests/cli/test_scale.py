@@ -248,3 +248,15 @@ def test_out_inside_an_input_folder_is_not_read_back(model_dir, collection):
                                       "--out", str(out), "--resume"])
     assert resumed.exit_code == 0 and "already done (skipped): 31" in resumed.output
     assert _records(out) == first
+
+
+def test_dask_scheduler_that_is_not_an_address_is_a_one_line_error(model_dir, collection,
+                                                                   tmp_path):
+    out = tmp_path / "preds.jsonl"
+    result = runner.invoke(app, ["predict", str(collection), "--model", str(model_dir),
+                                 "--out", str(out), "--engine", "dask",
+                                 "--scheduler", "not a url"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: --scheduler not a url: cannot connect")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not out.with_name(out.name + ".partial").exists()
