@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.model import load_model, save_model
 
 runner = CliRunner()
 
@@ -25,12 +25,9 @@ def _evaluate(model_dir: Path, data: Path, report_dir: Path, config: Path, *extr
 def weakened(model_dir: Path, tmp_path: Path) -> Path:
     """The session model with every threshold raised to 0.99: far fewer labels predicted."""
     weak = tmp_path / "weak_model"
-    shutil.copytree(model_dir, weak)
-    card = json.loads((weak / "model.json").read_text())
-    for labels in card["thresholds"].values():
-        for label in labels:
-            labels[label] = 0.99
-    (weak / "model.json").write_text(json.dumps(card))
+    model = load_model(model_dir)
+    model.thresholds[:] = 0.99
+    save_model(model, weak)  # saved, not hand-edited: the card's thresholds are sealed
     return weak
 
 
