@@ -42,7 +42,7 @@ from pathlib import Path
 
 from pipeline.readers.base import Document, Reader, ReadOptions, os_reason, whole_file
 from pipeline.readers.docx import read_docx_file
-from pipeline.readers.encoding import decode
+from pipeline.readers.encoding import decode, without_nuls
 from pipeline.readers.html import read_html_file
 from pipeline.readers.pdf import read_pdf_file
 from pipeline.readers.tables import read_csv_file, read_jsonl_file, read_parquet_file
@@ -118,6 +118,26 @@ def read_path(path: Path, options: ReadOptions) -> Iterator[Document]:
         yield Document(name, name, error=os_reason(err))
 
 
+def read_stdin(stream: io.TextIOBase, options: ReadOptions) -> Document:
+    """The one document on stdin, read as bytes and decoded like a ``.txt`` file (so
+    binary input is an error record and cp1252 or UTF-16 text is read right)."""
+    raw = getattr(stream, "buffer", None)
+    try:
+        if raw is None:  # a text stream without bytes underneath (e.g. io.StringIO)
+            text = stream.read()
+        else:
+            data = raw.read(options.max_bytes + 1)
+            if len(data) > options.max_bytes:
+                return Document("stdin", "stdin",
+                                error=f"input on stdin too large (> {options.max_bytes} bytes)")
+            text = without_nuls(decode(data), "stdin")
+    except (OSError, ValueError) as err:
+        return Document("stdin", "stdin", error=os_reason(err))
+    if not text.strip():
+        return Document("stdin", "stdin", error="empty input on stdin")
+    return Document("stdin", "stdin", text)
+
+
 def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
                 stdin: io.TextIOBase | None = None,
                 skip: Iterable[Path] = ()) -> Iterator[Document]:
@@ -131,12 +151,7 @@ def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
     own_names = {p.name for p in own}
     for item in inputs:
         if item == "-":
-            stream = stdin if stdin is not None else sys.stdin
-            text = stream.read()
-            if text.strip():
-                yield Document("stdin", "stdin", text)
-            else:
-                yield Document("stdin", "stdin", error="empty input on stdin")
+            yield read_stdin(stdin if stdin is not None else sys.stdin, options)
             continue
         path = Path(item)
         if path.is_dir():

@@ -615,3 +615,26 @@ def test_output_folder_that_is_a_file_fails_at_once(command: str, model_dir: Pat
     assert len(res.stderr.strip().splitlines()) == 1
     assert "cross-validation fold" not in res.stderr  # refused before any work
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.parametrize(("data", "text", "error"), [
+    ("\u201cShe was promised a job\u201d \u2013 the recruiter charged \u20ac500.".encode("cp1252"),
+     "\u201cShe was promised a job\u201d \u2013 the recruiter charged \u20ac500.", None),
+    ("Her passport was taken.".encode("utf-16"), "Her passport was taken.", None),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01", None, "binary file (NUL bytes), not text"),
+])
+def test_predict_stdin_is_decoded_like_a_file(model_dir: Path, data: bytes, text, error):
+    res = invoke("predict", "-", "--model", model_dir, "--level", "sentence", "-q",
+                 input=data)
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert records[0]["error"] == error
+    if text is not None:
+        assert " ".join(r["text"] for r in records) == text
+
+
+def test_predict_stdin_over_max_bytes_is_an_error_record(model_dir: Path):
+    res = invoke("predict", "-", "--model", model_dir, "-q", "--max-bytes", "10",
+                 input=b"Her passport was taken on arrival.")
+    (record,) = [json.loads(x) for x in res.stdout.splitlines()]
+    assert record["error"] == "input on stdin too large (> 10 bytes)"
