@@ -86,6 +86,7 @@ def train(
     Example: trafficlens train --config configs/default.toml --out models/default --model.C 2
     """
     from pipeline.config import load_config, parse_overrides
+    from pipeline.metrics import fmt
     from pipeline.train import fit_and_save
 
     with user_errors():
@@ -93,7 +94,7 @@ def train(
         start = time.perf_counter()
         model = fit_and_save(cfg, data, out, force=force, progress=_say)
         cv = model.card["cv_metrics"]
-        sets = ", ".join(f"{s.name} {cv[s.name]['macro_f1']:.3f}" for s in cfg.label_sets)
+        sets = ", ".join(f"{s.name} {fmt(cv[s.name]['macro_f1'])}" for s in cfg.label_sets)
         typer.echo(f"saved {out} ({model.card['training_data']['n_passages']} passages, "
                    f"{time.perf_counter() - start:.0f} s); cross-validated macro-F1: {sets}")
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.config import Report
 from pipeline.evaluate import Evaluation, confident_errors, top_features
+from pipeline.metrics import fmt
 from pipeline.model import TraffickingModel
 from pipeline.outputs import write_text
 from pipeline.plots import pr_curves, reliability
@@ -30,19 +31,29 @@ def summary_table(metrics: dict[str, Any]) -> str:
         if not isinstance(m, dict) or "per_label" not in m:
             continue
         lines.append(f"{set_name + ' (macro / micro / samples F1)':26s} "
-                     f"{m['macro_f1']:.3f} / {m['micro_f1']:.3f} / {m['samples_f1']:.3f}")
+                     f"{fmt(m['macro_f1'])} / {fmt(m['micro_f1'])} / {fmt(m['samples_f1'])}")
         for lab, s in m["per_label"].items():
-            lines.append(f"  {lab:24s} {s['precision']:6.3f} {s['recall']:6.3f} "
-                         f"{s['f1']:6.3f} {s['support']:5d}")
+            lines.append(f"  {lab:24s} {fmt(s['precision']):>6s} {fmt(s['recall']):>6s} "
+                         f"{fmt(s['f1']):>6s} {s['support']:5d}")
     for name, sets in metrics.get("baselines", {}).items():
         lines.append(f"{name} baseline macro-F1: " +
-                     ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
+                     ", ".join(f"{s} {fmt(v['macro_f1'])}" for s, v in sets.items()))
     lines.append(f"records: {metrics['n_records']}")
     return "\n".join(lines)
 
 
 def _sets(metrics: dict[str, Any]) -> list[str]:
     return [k for k, v in metrics.items() if isinstance(v, dict) and "per_label" in v]
+
+
+def _metric_rules(m: dict[str, Any]) -> str:
+    """What the figures count, and which labels have no support here (n/a)."""
+    missing = [f"{s}: {', '.join(m[s]['labels_without_support'])}" for s in _sets(m)
+               if m[s].get("labels_without_support")]
+    return ("A passage with no true and no predicted label counts as agreement (samples-F1 "
+            "1). A label no passage has (no support) has no recall or F1: it is shown as n/a "
+            "and left out of macro-F1. Labels without support here: "
+            + ("; ".join(missing) if missing else "none") + ".")
 
 
 def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence[Path],
@@ -66,19 +77,21 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     blocks += [("h", 2, "Model and baselines"),
                ("p", "Keyword baseline: a passage gets every label whose cue terms occur in "
                      "it. Prior baseline: every passage gets the labels most training "
-                     "passages have (none). Same passages, same run.")]
+                     "passages have (none). Same passages, same run."),
+               ("p", _metric_rules(m))]
     rows = []
     for s in _sets(m):
         for name, mm in [("model", m), *evaluation.baselines.items()]:
             sm = mm[s]
-            rows.append([s, name, f"{sm['macro_f1']:.3f}", f"{sm['micro_f1']:.3f}",
-                         f"{sm['samples_f1']:.3f}", f"{sm['subset_accuracy']:.3f}",
-                         f"{sm['hamming_loss']:.3f}"])
+            rows.append([s, name, *(fmt(sm[k]) for k in ("macro_f1", "micro_f1", "samples_f1",
+                                                          "subset_accuracy", "hamming_loss"))])
     blocks.append(("table", ["set", "system", "macro F1", "micro F1", "samples F1",
                              "subset accuracy", "Hamming loss"], rows))
     verdicts = []
     for s in _sets(m):
         for name, mm in evaluation.baselines.items():
+            if None in (m[s]["macro_f1"], mm[s]["macro_f1"]):
+                continue
             if m[s]["macro_f1"] <= mm[s]["macro_f1"]:
                 verdicts.append(f"{s}: the model does NOT beat the {name} baseline on macro-F1 "
                                 f"({m[s]['macro_f1']:.3f} vs {mm[s]['macro_f1']:.3f})")
@@ -89,8 +102,8 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                    ("p", f"F1 drops larger than {comparison['tolerance']:.3f} are marked DROP "
                          f"({comparison['drops']} found).")]
         blocks.append(("table", ["set", "label", "old F1", "new F1", "change", ""],
-                       [[r["set"], r["label"], "-" if r["old"] is None else f"{r['old']:.3f}",
-                         f"{r['new']:.3f}", "-" if r["delta"] is None else f"{r['delta']:+.3f}",
+                       [[r["set"], r["label"], "-" if r["old"] is None else fmt(r["old"]),
+                         fmt(r["new"]), "-" if r["delta"] is None else f"{r['delta']:+.3f}",
                          "DROP" if r["drop"] else ""] for r in comparison["rows"]]))
     errors = confident_errors(evaluation, model, rep.max_errors)
     features = top_features(model, rep.top_features)
@@ -99,10 +112,10 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         keyword = evaluation.baselines.get("keyword", {}).get(s, {}).get("per_label", {})
         blocks.append(("table", ["label", "precision", "recall", "F1", "support", "threshold",
                                  "TP", "FP", "FN", "TN", "Brier", "keyword F1"],
-                       [[lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}",
+                       [[lab, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
                          v["support"], f"{v.get('threshold', 0):.2f}", v["tp"], v["fp"],
                          v["fn"], v["tn"], f"{v.get('brier', 0):.3f}",
-                         f"{keyword.get(lab, {}).get('f1', 0):.3f}"]
+                         fmt(keyword.get(lab, {}).get("f1"))]
                         for lab, v in m[s]["per_label"].items()]))
         for kind, caption in (("pr", "precision-recall curves"), ("reliability", "reliability")):
             if s in plots.get(kind, {}):

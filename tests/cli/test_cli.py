@@ -638,3 +638,29 @@ def test_predict_stdin_over_max_bytes_is_an_error_record(model_dir: Path):
                  input=b"Her passport was taken on arrival.")
     (record,) = [json.loads(x) for x in res.stdout.splitlines()]
     assert record["error"] == "input on stdin too large (> 10 bytes)"
+
+
+def test_data_agreement_on_identical_files_is_perfect_even_for_unused_labels(
+        tmp_path: Path, test_toml: Path):
+    rows = [{"id": "p1", "stage": ["recruitment"], "technology": []},
+            {"id": "p2", "stage": [], "technology": ["clearnet"]}]
+    path = tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = invoke("data", "agreement", path, path, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert "stage: macro-F1 1.000" in res.stdout and "technology: macro-F1 1.000" in res.stdout
+
+
+def test_evaluate_report_says_which_labels_have_no_support(model_dir: Path, tmp_path: Path):
+    data = tmp_path / "few.jsonl"
+    data.write_text(json.dumps({"id": "p1", "text": "Recruiters posted fake jobs abroad.",
+                                "stage": ["recruitment"], "technology": []}) + "\n",
+                    encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", data, "--report-dir",
+                 tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["stage"]["per_label"]["control"]["f1"] is None
+    assert "control" in metrics["stage"]["labels_without_support"]
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "left out of macro-F1" in md and "| control | " in md and "n/a" in md
