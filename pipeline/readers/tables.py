@@ -83,13 +83,21 @@ def read_parquet_file(path: Path, options: ReadOptions) -> Iterator[Document]:
 
     data = path.read_bytes()
     try:
-        columns = pq.read_schema(io.BytesIO(data)).names
+        meta = pq.read_metadata(io.BytesIO(data))
+        columns = meta.schema.to_arrow_schema().names
     except Exception as err:  # pyarrow raises ArrowInvalid, OSError, ... on damage
         raise ValueError(f"damaged Parquet file ({reason(err)})") from None
     _require_column(columns, options)
     wanted = [options.text_column]
     if options.id_column in columns and options.id_column != options.text_column:
         wanted.append(options.id_column)
+    unpacked = sum(group.column(k).total_uncompressed_size
+                   for group in (meta.row_group(g) for g in range(meta.num_row_groups))
+                   for k in range(group.num_columns)
+                   if group.column(k).path_in_schema.split(".")[0] in wanted)
+    if unpacked > options.max_bytes:  # checked before decompressing anything
+        raise ValueError(f"too large when decompressed ({unpacked} bytes > "
+                         f"{options.max_bytes})")
     try:
         frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow", columns=wanted,
                                 dtype_backend="pyarrow")

@@ -586,3 +586,53 @@ def test_jsonl_text_holding_unicode_line_separators_is_one_row(tmp_path: Path, s
     assert [(d.id, d.text, d.error) for d in docs] == [("a", f"one{separator}two", None),
                                                        ("b", "three", None)]
     assert docs[1].source == f"{path}:2"
+
+
+# ---------------------------------------------------------------- unpacked size (item 18)
+
+def test_docx_is_limited_by_its_unzipped_size(tmp_path: Path):
+    path = tmp_path / "bomb.docx"
+    document = docx.Document()
+    for _ in range(200):
+        document.add_paragraph("The recruiter kept her passport. " * 100)
+    document.save(path)
+    zipped = path.stat().st_size
+    with zipfile.ZipFile(path) as package:
+        unzipped = sum(m.file_size for m in package.infolist())
+    assert unzipped > 4 * zipped
+    limit = zipped * 2
+    assert error_of(path, max_bytes=limit) == (f"too large when unzipped ({unzipped} bytes "
+                                               f"> {limit})")
+    assert read_one(path, max_bytes=unzipped).error is None
+
+
+def test_parquet_is_limited_by_its_decompressed_text(tmp_path: Path):
+    path = tmp_path / "rows.parquet"
+    texts = [f"Row {i}: the recruiter kept her passport. " * 50 for i in range(200)]
+    pd.DataFrame({"id": range(200), "text": texts}).to_parquet(path)
+    size = path.stat().st_size
+    assert sum(map(len, texts)) > 4 * size
+    assert error_of(path, max_bytes=size * 2).startswith("too large when decompressed")
+    assert len(list(read_path(path, ReadOptions()))) == 200
+
+
+def test_pdf_text_beyond_the_limit_stops_reading(tmp_path: Path, make_pdf, monkeypatch):
+    path = tmp_path / "streams.pdf"
+    path.write_bytes(make_pdf([["The recruiter kept her passport."]] * 3))
+    limit = path.stat().st_size  # the file itself passes the limit
+    calls = []
+
+    def inflated(page, *args, **kwargs):  # what a page of compressed streams unpacks to
+        calls.append(page)
+        return "x" * (limit // 2 + 1)
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", inflated)
+    assert error_of(path, max_bytes=limit).startswith("too much text (more than")
+    assert len(calls) == 2  # stopped at the page that passed the limit
+
+
+def test_registered_reader_text_is_limited_too(tmp_path: Path, monkeypatch):
+    monkeypatch.setitem(READERS, ".zz", whole_file(lambda p, o: "unpacked text " * 1000))
+    path = tmp_path / "small.zz"
+    path.write_bytes(b"tiny")
+    assert error_of(path, max_bytes=100) == "text too large (14000 bytes > 100)"
