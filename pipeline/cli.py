@@ -110,7 +110,8 @@ def evaluate(
     config: Annotated[Path, typer.Option(
         help="Config: [report] settings, [gates], and what --cv trains.")] = DEFAULT_CONFIG,
     cv: Annotated[int | None, typer.Option(
-        help="Instead of a saved model, K-fold cross-validate the config on --data.")] = None,
+        min=2, help="Instead of a saved model, K-fold cross-validate the config on --data.")]
+    = None,
     compare: Annotated[Path | None, typer.Option(
         help="An earlier metrics.json: report the change per label, mark drops.")] = None,
     gate: Annotated[bool, typer.Option(
@@ -175,15 +176,16 @@ def predict(
     level: Annotated[str, typer.Option(help="One record per 'document' or per 'sentence'.")]
     = "document",
     evidence: Annotated[int | None, typer.Option(
-        help="Evidence sentences per label (default: the model's config).")] = None,
+        min=0, help="Evidence sentences per label (default: the model's config).")] = None,
     text_column: Annotated[str, typer.Option(
         help="Text field of .jsonl/.csv/.parquet inputs.")] = "text",
     id_column: Annotated[str, typer.Option(
         help="Id field of .jsonl/.csv/.parquet inputs.")] = "id",
     max_bytes: Annotated[int, typer.Option(
-        help="Files larger than this become error records.")] = 200 * 1024 * 1024,
-    n_jobs: Annotated[int, typer.Option(help="Worker processes (model loaded once each).")]
-    = 1,
+        min=1, help="Files (and the text unpacked from them) larger than this become "
+                    "error records.")] = 200 * 1024 * 1024,
+    n_jobs: Annotated[int, typer.Option(
+        min=1, help="Worker processes (model loaded once each).")] = 1,
     engine: Annotated[str, typer.Option(help="'local' or 'dask'.")] = "local",
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
@@ -206,8 +208,6 @@ def predict(
     with user_errors():
         if level not in LEVELS:
             raise PipelineError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
-        if evidence is not None and evidence < 0:
-            raise PipelineError("--evidence: must be >= 0")
         loaded = load_model(model)
         stats = run_predict(
             inputs, loaded, model, out=out, level=level, evidence=evidence,

@@ -375,7 +375,6 @@ def test_predict_evidence_option(model_dir: Path):
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--level", "paragraph"], "--level: 'paragraph' is not one of document, sentence"),
-    (["--evidence", "-1"], "--evidence: must be >= 0"),
     (["--out", "pred.txt"], "unsupported output format"),
 ])
 def test_predict_bad_options(model_dir: Path, input_folder, tmp_path: Path, args, fragment):
@@ -664,3 +663,16 @@ def test_evaluate_report_says_which_labels_have_no_support(model_dir: Path, tmp_
     assert "control" in metrics["stage"]["labels_without_support"]
     md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
     assert "left out of macro-F1" in md and "| control | " in md and "n/a" in md
+
+
+@pytest.mark.parametrize("args", [
+    ["predict", "x.txt", "--max-bytes", "-5"], ["predict", "x.txt", "--max-bytes", "0"],
+    ["predict", "x.txt", "--evidence", "-1"], ["predict", "x.txt", "--n-jobs", "0"],
+    ["evaluate", "--data", "x.jsonl", "--cv", "1"], ["evaluate", "--data", "x.jsonl", "--cv", "-3"],
+])
+def test_numeric_options_out_of_range_are_usage_errors(args: list[str]):
+    res = invoke(*args)
+    assert res.exit_code == 2, res.output  # click's usage error, before any work
+    option = next(a for a in args if a.startswith("--") and a != "--data")
+    assert f"Invalid value for '{option}'" in flat(res.output)
+    assert "Traceback" not in res.output
