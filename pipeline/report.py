@@ -13,9 +13,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.config import Report
 from pipeline.evaluate import Evaluation, confident_errors, top_features
+from pipeline.markdown import md_escape
 from pipeline.metrics import fmt
 from pipeline.model import TraffickingModel
 from pipeline.outputs import write_text
@@ -67,7 +69,7 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         ("p", f"Data: {', '.join(str(d) for d in data)} ({m['n_records']} passages). "
               f"Model trained {model.card.get('created', '?')} on {td.get('n_passages', '?')} "
               f"passages (sha256 {str(td.get('sha256', '?'))[:12]}). Each passage is scored "
-              "as `predict` scores a document: the maximum over its sentences, then the "
+              "as predict scores a document: the maximum over its sentences, then the "
               "label's tuned threshold."),
     ]
     if gate_failures is not None:
@@ -136,25 +138,23 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     return blocks
 
 
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(blocks: list[Block], base: Path) -> str:
+    """The blocks as Markdown; every text from data is escaped (:func:`md_escape`)."""
     out = []
     for block in blocks:
         kind = block[0]
         if kind == "h":
-            out += ["#" * block[1] + " " + block[2], ""]
+            out += ["#" * block[1] + " " + md_escape(block[2]), ""]
         elif kind == "p":
-            out += [block[1], ""]
+            out += [md_escape(block[1]), ""]
         elif kind == "table":
-            out.append("| " + " | ".join(block[1]) + " |")
+            out.append("| " + " | ".join(md_escape(h) for h in block[1]) + " |")
             out.append("|" + "---|" * len(block[1]))
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block[2]]
+            out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in block[2]]
             out.append("")
         elif kind == "img":
-            out += [f"![{block[2]}]({Path(block[1]).relative_to(base)})", ""]
+            target = quote(Path(block[1]).relative_to(base).as_posix())
+            out += [f"![{md_escape(block[2])}]({target})", ""]
     return "\n".join(out)
 
 

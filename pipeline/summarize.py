@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.errors import PipelineError
+from pipeline.markdown import md_escape
 from pipeline.outputs import output_format, read_output
 from pipeline.readers.base import reason
 
@@ -107,10 +108,11 @@ def write_summary(records: list[dict[str, Any]], out_dir: Path) -> list[Path]:
 
 
 def _markdown(frame: pd.DataFrame, index: bool) -> str:
-    """A pipe table without the optional `tabulate` dependency."""
-    cols = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    """A pipe table without the optional `tabulate` dependency; label names come from
+    the predictions file, so every cell is escaped."""
+    cols = ([frame.index.name or ""] if index else []) + list(frame.columns)
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for key, row in frame.iterrows():
-        cells = ([str(key)] if index else []) + [str(v) for v in row.tolist()]
-        lines.append("| " + " | ".join(cells) + " |")
+        cells = ([key] if index else []) + row.tolist()
+        lines.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
     return "\n".join(lines)
