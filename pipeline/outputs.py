@@ -3,8 +3,11 @@
 Files are written to a temporary name beside the target and renamed on success, so
 an interrupted run never leaves a half-written output under the final name. CSV
 rows flatten labels (``;``-joined) and scores (one column per label) so the file
-opens directly in a spreadsheet; evidence goes in one JSON column. Lone surrogates from
-broken input are written as U+FFFD, so every output file is valid UTF-8.
+opens directly in a spreadsheet; evidence goes in one JSON column. A CSV cell starting
+with ``= + - @``, a tab or a carriage return gets a leading ``'``, so a spreadsheet
+shows it as text instead of running it as a formula (OWASP's advice against CSV
+injection); reading the output back (``--resume``, ``summarize``) removes it. Lone
+surrogates from broken input are written as U+FFFD, so every output file is valid UTF-8.
 """
 
 from __future__ import annotations
@@ -104,6 +107,27 @@ def write_text(path: Path, text: str) -> None:
         fh.write(text)
 
 
+#: What makes a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a
+    leading ``'`` (as does one already starting with ``'`` and such a character, so
+    :func:`spreadsheet_plain` restores every value exactly)."""
+    first, second = value[:1], value[1:2]
+    if first in FORMULA_START or (first == "'" and second and second in (*FORMULA_START, "'")):
+        return "'" + value
+    return value
+
+
+def spreadsheet_plain(value: str) -> str:
+    """The value :func:`spreadsheet_safe` was given (reading a CSV output back)."""
+    if value[:1] == "'" and value[1:2] and value[1:2] in (*FORMULA_START, "'"):
+        return value[1:]
+    return value
+
+
 def flat_row(record: dict[str, Any]) -> dict[str, Any]:
     """One CSV row: scalars as they are, labels joined with ``;``, one column per score."""
     row: dict[str, Any] = {}
@@ -147,7 +171,8 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
         if fmt == "jsonl":
             fh.write(clean(json.dumps(record, ensure_ascii=False)) + "\n")
         else:
-            row = {k: clean(v) if isinstance(v, str) else v for k, v in flat_row(record).items()}
+            row = {k: spreadsheet_safe(clean(v)) if isinstance(v, str) else v
+                   for k, v in flat_row(record).items()}
             if writer is None:
                 writer = csv.DictWriter(fh, fieldnames=list(row), extrasaction="ignore")
                 writer.writeheader()
@@ -360,7 +385,9 @@ def _read_any(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
                     yield json.loads(line)
     elif fmt == "csv":
         with open(path, encoding="utf-8", newline="") as fh:
-            yield from csv.DictReader(fh)
+            for row in csv.DictReader(fh):
+                yield {k: spreadsheet_plain(v) if isinstance(v, str) else v
+                       for k, v in row.items()}
     else:
         import pandas as pd
 

@@ -260,3 +260,15 @@ def test_dask_scheduler_that_is_not_an_address_is_a_one_line_error(model_dir, co
     assert result.stderr.startswith("error: --scheduler not a url: cannot connect")
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() and not out.with_name(out.name + ".partial").exists()
+
+
+def test_resumed_csv_output_keeps_formula_prefixes_single(model_dir, tmp_path):
+    table = tmp_path / "rows.jsonl"
+    table.write_text(json.dumps({"id": "=1+1", "text": SENTENCES[0]}) + "\n", encoding="utf-8")
+    out = tmp_path / "preds.csv"
+    _predict(model_dir, table, out)
+    table.write_text(table.read_text(encoding="utf-8")
+                     + json.dumps({"id": "@two", "text": SENTENCES[1]}) + "\n", encoding="utf-8")
+    _predict(model_dir, table, out, "--resume")
+    frame = pd.read_csv(out, keep_default_na=False)
+    assert list(frame["id"]) == ["'=1+1", "'@two"]
