@@ -139,8 +139,9 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
             for set_name, scores in value.items():
                 for lab, score in scores.items():
                     row[f"score_{set_name}_{lab}"] = score
-        elif key == "evidence":
-            row["evidence"] = json.dumps(value, ensure_ascii=False)
+        elif key == "evidence":  # already a JSON string in a row read back from a CSV
+            row["evidence"] = value if isinstance(value, str) else json.dumps(
+                value, ensure_ascii=False)
         else:
             row[key] = "" if value is None else value
     return row

@@ -272,3 +272,14 @@ def test_resumed_csv_output_keeps_formula_prefixes_single(model_dir, tmp_path):
     _predict(model_dir, table, out, "--resume")
     frame = pd.read_csv(out, keep_default_na=False)
     assert list(frame["id"]) == ["'=1+1", "'@two"]
+
+
+def test_resumed_csv_output_keeps_earlier_rows_unchanged(model_dir, collection, tmp_path):
+    out = tmp_path / "preds.csv"
+    _predict(model_dir, collection, out)
+    before = pd.read_csv(out, keep_default_na=False, dtype=str)
+    (collection / "zz_new.txt").write_text(SENTENCES[2], encoding="utf-8")
+    _predict(model_dir, collection, out, "--resume")
+    after = pd.read_csv(out, keep_default_na=False, dtype=str)
+    assert len(after) == len(before) + 1
+    pd.testing.assert_frame_equal(after.iloc[:len(before)], before)  # evidence not re-encoded
