@@ -51,7 +51,7 @@ from pipeline.readers.walk import walk
 
 __all__ = ["READERS", "Document", "ReadOptions", "Reader", "decode", "iter_files",
            "read_csv_file", "read_docx_file", "read_html_file", "read_inputs",
-           "read_jsonl_file", "read_parquet_file", "read_path", "read_pdf_file",
+           "read_jsonl_file", "read_parquet_file", "read_path", "read_pdf_file", "read_stdin",
            "read_text_file", "register_reader", "walk", "whole_file"]
 
 READERS: dict[str, Reader] = {

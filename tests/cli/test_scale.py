@@ -234,6 +234,7 @@ def test_out_that_is_an_input_is_refused_and_left_alone(model_dir, tmp_path):
     assert not table.with_name(table.name + ".partial").exists()
 
 
+@pytest.mark.filterwarnings("ignore:.*skipped, it is this run's output:UserWarning")
 def test_out_inside_an_input_folder_is_not_read_back(model_dir, collection):
     out = collection / "preds.jsonl"
     first = _predict(model_dir, collection, out)
