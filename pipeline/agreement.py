@@ -17,6 +17,8 @@ def agreement(first: Sequence[Passage], second: Sequence[Passage],
               config: Config) -> dict[str, Any]:
     """Cohen's kappa per label and macro-F1 per set (second scored against first).
 
+    A label neither annotator gives to any passage counts as full agreement (F1 1).
+
     Both files must hold the same ids; their order does not matter.
     """
     by_id = {p.id: p for p in first}
@@ -36,6 +38,7 @@ def agreement(first: Sequence[Passage], second: Sequence[Passage],
             # kappa is undefined when both annotators give one value throughout
             same = np.array_equal(a, b) and len(set(a)) == 1
             out["kappa"][label] = 1.0 if same else round(float(cohen_kappa_score(a, b)), 3)
+        # zero_division=1: a label both annotators leave out everywhere is agreement
         out["macro_f1"][s.name] = round(float(
-            f1_score(A[:, idx], B[:, idx], average="macro", zero_division=0)), 3)
+            f1_score(A[:, idx], B[:, idx], average="macro", zero_division=1.0)), 3)
     return out

@@ -87,6 +87,7 @@ def train(
     Example: trafficlens train --config configs/default.toml --out models/default --model.C 2
     """
     from pipeline.config import load_config, parse_overrides
+    from pipeline.metrics import fmt
     from pipeline.train import fit_and_save
 
     with user_errors():
@@ -94,7 +95,7 @@ def train(
         start = time.perf_counter()
         model = fit_and_save(cfg, data, out, force=force, progress=_say)
         cv = model.card["cv_metrics"]
-        sets = ", ".join(f"{s.name} {cv[s.name]['macro_f1']:.3f}" for s in cfg.label_sets)
+        sets = ", ".join(f"{s.name} {fmt(cv[s.name]['macro_f1'])}" for s in cfg.label_sets)
         typer.echo(f"saved {out} ({model.card['training_data']['n_passages']} passages, "
                    f"{time.perf_counter() - start:.0f} s); cross-validated macro-F1: {sets}")
 
@@ -110,7 +111,8 @@ def evaluate(
     config: Annotated[Path, typer.Option(
         help="Config: [report] settings, [gates], and what --cv trains.")] = DEFAULT_CONFIG,
     cv: Annotated[int | None, typer.Option(
-        help="Instead of a saved model, K-fold cross-validate the config on --data.")] = None,
+        min=2, help="Instead of a saved model, K-fold cross-validate the config on --data.")]
+    = None,
     compare: Annotated[Path | None, typer.Option(
         help="An earlier metrics.json: report the change per label, mark drops.")] = None,
     gate: Annotated[bool, typer.Option(
@@ -128,10 +130,11 @@ def evaluate(
     from pipeline.evaluate import check_gates, evaluate_files
     from pipeline.evaluate import compare as compare_metrics
     from pipeline.model import load_model
-    from pipeline.outputs import write_text
+    from pipeline.outputs import check_writable_dir, write_text
     from pipeline.report import summary_table, write_reports
 
     with user_errors():
+        check_writable_dir(report_dir, "--report-dir")
         cfg = load_config(config, parse_overrides(ctx.args))
         if cv is not None:
             from pipeline.crossval import cross_validate, cv_table
@@ -174,15 +177,16 @@ def predict(
     level: Annotated[str, typer.Option(help="One record per 'document' or per 'sentence'.")]
     = "document",
     evidence: Annotated[int | None, typer.Option(
-        help="Evidence sentences per label (default: the model's config).")] = None,
+        min=0, help="Evidence sentences per label (default: the model's config).")] = None,
     text_column: Annotated[str, typer.Option(
         help="Text field of .jsonl/.csv/.parquet inputs.")] = "text",
     id_column: Annotated[str, typer.Option(
         help="Id field of .jsonl/.csv/.parquet inputs.")] = "id",
     max_bytes: Annotated[int, typer.Option(
-        help="Files larger than this become error records.")] = 200 * 1024 * 1024,
-    n_jobs: Annotated[int, typer.Option(help="Worker processes (model loaded once each).")]
-    = 1,
+        min=1, help="Files (and the text unpacked from them) larger than this become "
+                    "error records.")] = 200 * 1024 * 1024,
+    n_jobs: Annotated[int, typer.Option(
+        min=1, help="Worker processes (model loaded once each).")] = 1,
     engine: Annotated[str, typer.Option(help="'local' or 'dask'.")] = "local",
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
@@ -205,8 +209,6 @@ def predict(
     with user_errors():
         if level not in LEVELS:
             raise PipelineError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
-        if evidence is not None and evidence < 0:
-            raise PipelineError("--evidence: must be >= 0")
         loaded = load_model(model)
         stats = run_predict(
             inputs, loaded, model, out=out, level=level, evidence=evidence,
@@ -317,9 +319,11 @@ def data_split(
     from pipeline.config import load_config
     from pipeline.corpus import read_corpus
     from pipeline.doccheck import by_document, is_document_corpus
+    from pipeline.outputs import check_writable_dir
     from pipeline.split import split_documents, split_passages, starter_subset, write_jsonl
 
     with user_errors():
+        check_writable_dir(out_dir, "--out-dir")
         cfg = load_config(config)
         passages = read_corpus(corpus, cfg.label_sets, exclude=cfg.data.holdout_files)
         if is_document_corpus(passages):
@@ -537,7 +541,8 @@ def data_segment(
 
 @app.command()
 def summarize(
-    predictions: Annotated[Path, typer.Argument(help="Document-level JSONL from predict.")],
+    predictions: Annotated[Path, typer.Argument(
+        help="Document-level output of predict: .jsonl, .csv or .parquet.")],
     out: Annotated[Path | None, typer.Option(
         help="Also write CSV, Markdown and a PNG heatmap to this folder.")] = None,
 ) -> None:
@@ -545,9 +550,12 @@ def summarize(
 
     Example: trafficlens summarize predictions.jsonl --out reports/summary
     """
+    from pipeline.outputs import check_writable_dir
     from pipeline.summarize import cooccurrence, label_counts, read_predictions, write_summary
 
     with user_errors():
+        if out is not None:
+            check_writable_dir(out, "--out")
         records = read_predictions(predictions)
         errors = sum(r.get("error") is not None for r in records)
         typer.echo(f"documents: {len(records)} ({errors} with errors)\n")

@@ -64,7 +64,8 @@ def read_corpus(paths: Iterable[Path], label_sets: Sequence[LabelSet],
         if path.name in skip:
             continue
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
+            # \n only: U+2028/U+2029/U+0085 may stand raw inside a JSON string
+            lines = path.read_text(encoding="utf-8").split("\n")
         except UnicodeDecodeError as err:
             problems.append(f"{path}: not UTF-8 ({err.reason} at byte {err.start})")
             continue

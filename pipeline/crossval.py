@@ -15,6 +15,7 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.corpus import Passage, label_matrix
 from pipeline.evaluate import evaluate_passages
+from pipeline.metrics import fmt
 from pipeline.stratify import multilabel_kfold
 from pipeline.train import check_label_counts, fit_model
 
@@ -50,8 +51,11 @@ def cross_validate(passages: Sequence[Passage], config: Config, k: int,
     return out
 
 
-def _mean_std(values: list[float]) -> dict[str, float]:
-    arr = np.asarray(values, dtype=float)
+def _mean_std(values: list[float | None]) -> dict[str, float | None]:
+    """Mean and standard deviation over the folds where the figure is defined."""
+    arr = np.asarray([v for v in values if v is not None], dtype=float)
+    if not len(arr):
+        return {"mean": None, "std": None}
     return {"mean": round(float(arr.mean()), 4), "std": round(float(arr.std(ddof=1)), 4)
             if len(arr) > 1 else 0.0}
 
@@ -65,7 +69,7 @@ def cv_table(result: dict[str, Any]) -> str:
             continue
         for name in (*SET_METRICS, "keyword_macro_f1"):
             v = entry[name]
-            lines.append(f"| {s} | {name} | {v['mean']:.3f} ± {v['std']:.3f} |")
+            lines.append(f"| {s} | {name} | {fmt(v['mean'])} ± {fmt(v['std'])} |")
         for lab, v in entry["per_label"].items():
-            lines.append(f"| {s} | F1 {lab} | {v['f1']['mean']:.3f} ± {v['f1']['std']:.3f} |")
+            lines.append(f"| {s} | F1 {lab} | {fmt(v['f1']['mean'])} ± {fmt(v['f1']['std'])} |")
     return "\n".join(lines) + "\n"

@@ -6,7 +6,10 @@ input order, with a bounded number of batches in flight so memory stays flat.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,6 +26,7 @@ Batch = list[Document]
 Records = list[dict[str, Any]]
 
 _WORKER_MODELS: dict[str, TraffickingModel] = {}
+PARENT_CHECK_SECONDS = 0.5  # how often a worker process checks that its parent lives
 
 
 def classify_batch(model: TraffickingModel, batch: Batch, level: str,
@@ -32,8 +36,21 @@ def classify_batch(model: TraffickingModel, batch: Batch, level: str,
                                   batch_size=max(1, len(batch))))
 
 
-def _init_worker(model_dir: str) -> None:
+def _init_worker(model_dir: str, parent: int) -> None:
+    _exit_with_parent(parent)
     _WORKER_MODELS["local"] = load_model(Path(model_dir))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process when ``parent`` is gone (killed with -9 or SIGTERM, it
+    cannot shut its pool down; a worker waiting for work would wait forever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="trafficlens-parent-watch", daemon=True).start()
 
 
 def _local_worker(batch: Batch, level: str, evidence: int | None) -> Records:
@@ -79,7 +96,7 @@ def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir:
             yield classify_batch(model, batch, level, evidence)
     else:
         with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
-                                 initargs=(str(model_dir),)) as pool:
+                                 initargs=(str(model_dir), os.getpid())) as pool:
             yield from _ordered(lambda b: pool.submit(_local_worker, b, level, evidence),
                                 batches, 2 * n_jobs)
 
@@ -99,7 +116,7 @@ def _run_dask(batches: Iterable[Batch], model_dir: Path, level: str, evidence: i
             cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=40)
             client = Client(cluster)
-    except OSError as err:
+    except (OSError, ValueError, TypeError) as err:  # unreachable; or not an address at all
         raise PipelineError(f"--scheduler {scheduler}: cannot connect ({err})") from None
     try:
         shipped = client.scatter(files, broadcast=True)

@@ -158,8 +158,8 @@ def compare(metrics: dict[str, Any], old_path: Path, tolerance: float) -> dict[s
         items = [("(macro)", m["macro_f1"], o.get("macro_f1"))]
         items += [(lab, v["f1"], o["per_label"].get(lab, {}).get("f1"))
                   for lab, v in m["per_label"].items()]
-        for label, new, before in items:
-            delta = None if before is None else round(new - before, 4)
+        for label, new, before in items:  # None: no support, in this run or the earlier
+            delta = None if before is None or new is None else round(new - before, 4)
             rows.append({"set": set_name, "label": label, "old": before, "new": new,
                          "delta": delta, "drop": delta is not None and delta < -tolerance})
     return {"against": str(old_path), "tolerance": tolerance, "rows": rows,
@@ -171,8 +171,10 @@ def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
     failures = []
     for set_name, minimum in gates.get("macro_f1", {}).items():
         value = metrics.get(set_name, {}).get("macro_f1")
-        if value is None:
+        if set_name not in metrics:
             failures.append(f"{set_name}: no such label set in the metrics")
+        elif value is None:
+            failures.append(f"{set_name} macro-F1 n/a (no label has support in the data)")
         elif value < minimum:
             failures.append(f"{set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
     for set_name, minimum in gates.get("document_macro_f1", {}).items():
@@ -184,9 +186,12 @@ def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
             failures.append(f"documents: {set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
     for key, minimum in gates.get("label_f1", {}).items():
         set_name, _, label = key.partition(".")
-        value = metrics.get(set_name, {}).get("per_label", {}).get(label, {}).get("f1")
-        if value is None:
+        entry = metrics.get(set_name, {}).get("per_label", {}).get(label)
+        value = None if entry is None else entry["f1"]
+        if entry is None:
             failures.append(f"{key}: no such label in the metrics")
+        elif value is None:
+            failures.append(f"{key} F1 n/a (no passage in the data has this label)")
         elif value < minimum:
             failures.append(f"{key} F1 {value:.3f} < gate {minimum:.3f}")
     return failures

@@ -36,12 +36,13 @@ import io
 import os
 import stat
 import sys
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.readers.base import Document, Reader, ReadOptions, os_reason, whole_file
 from pipeline.readers.docx import read_docx_file
-from pipeline.readers.encoding import decode
+from pipeline.readers.encoding import decode, without_nuls
 from pipeline.readers.html import read_html_file
 from pipeline.readers.pdf import read_pdf_file
 from pipeline.readers.tables import read_csv_file, read_jsonl_file, read_parquet_file
@@ -50,7 +51,7 @@ from pipeline.readers.walk import walk
 
 __all__ = ["READERS", "Document", "ReadOptions", "Reader", "decode", "iter_files",
            "read_csv_file", "read_docx_file", "read_html_file", "read_inputs",
-           "read_jsonl_file", "read_parquet_file", "read_path", "read_pdf_file",
+           "read_jsonl_file", "read_parquet_file", "read_path", "read_pdf_file", "read_stdin",
            "read_text_file", "register_reader", "walk", "whole_file"]
 
 READERS: dict[str, Reader] = {
@@ -117,24 +118,48 @@ def read_path(path: Path, options: ReadOptions) -> Iterator[Document]:
         yield Document(name, name, error=os_reason(err))
 
 
+def read_stdin(stream: io.TextIOBase, options: ReadOptions) -> Document:
+    """The one document on stdin, read as bytes and decoded like a ``.txt`` file (so
+    binary input is an error record and cp1252 or UTF-16 text is read right)."""
+    raw = getattr(stream, "buffer", None)
+    try:
+        if raw is None:  # a text stream without bytes underneath (e.g. io.StringIO)
+            text = stream.read()
+        else:
+            data = raw.read(options.max_bytes + 1)
+            if len(data) > options.max_bytes:
+                return Document("stdin", "stdin",
+                                error=f"input on stdin too large (> {options.max_bytes} bytes)")
+            text = without_nuls(decode(data), "stdin")
+    except (OSError, ValueError) as err:
+        return Document("stdin", "stdin", error=os_reason(err))
+    if not text.strip():
+        return Document("stdin", "stdin", error="empty input on stdin")
+    return Document("stdin", "stdin", text)
+
+
 def read_inputs(inputs: Iterable[str], options: ReadOptions | None = None,
-                stdin: io.TextIOBase | None = None) -> Iterator[Document]:
-    """Documents from every input: files, folders (recursive), or ``-`` for stdin."""
+                stdin: io.TextIOBase | None = None,
+                skip: Iterable[Path] = ()) -> Iterator[Document]:
+    """Documents from every input: files, folders (recursive), or ``-`` for stdin.
+
+    Files in a folder that are one of ``skip`` (the run's own output files) are passed
+    over with a warning, so a run never reads what it writes.
+    """
     options = options or ReadOptions()
+    own = {Path(os.path.realpath(p)) for p in skip}
+    own_names = {p.name for p in own}
     for item in inputs:
         if item == "-":
-            stream = stdin if stdin is not None else sys.stdin
-            text = stream.read()
-            if text.strip():
-                yield Document("stdin", "stdin", text)
-            else:
-                yield Document("stdin", "stdin", error="empty input on stdin")
+            yield read_stdin(stdin if stdin is not None else sys.stdin, options)
             continue
         path = Path(item)
         if path.is_dir():
             for found in walk(path):
                 if isinstance(found, Document):
                     yield found
+                elif found.name in own_names and Path(os.path.realpath(found)) in own:
+                    warnings.warn(f"{found}: skipped, it is this run's output", stacklevel=2)
                 else:
                     yield from read_path(found, options)
         elif path.exists() or path.is_symlink():

@@ -1,4 +1,11 @@
-"""Multi-label metrics per label set, with scikit-learn's definitions (zero_division=0)."""
+"""Multi-label metrics per label set, with scikit-learn's definitions.
+
+Agreement on "no label" counts: a passage with no true and no predicted label scores
+1 in samples-F1 (``zero_division=1``), and so does a set where neither has any label
+in micro-F1. A label with no support (no passage has it) has no recall or F1: they are
+None ("n/a"), and macro-F1 averages over the labels with support only. A supported
+label that is never predicted has precision 0, as in scikit-learn's ``zero_division=0``.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,9 @@ def set_metrics(Y: np.ndarray, P: np.ndarray, labels: list[str],
     """Metrics of one label set.
 
     Always ``macro_f1``, ``micro_f1``, ``samples_f1``, ``subset_accuracy``,
-    ``hamming_loss`` and ``per_label`` (precision, recall, f1, support, tp, fp, fn, tn);
+    ``hamming_loss``, ``labels_without_support`` (left out of ``macro_f1``, which is
+    None when no label has support) and ``per_label`` (precision, recall, f1, support,
+    tp, fp, fn, tn);
     with ``scores`` also each label's Brier score, with ``thresholds`` its threshold.
     """
     Y, P = np.asarray(Y, dtype=int), np.asarray(P, dtype=int)
@@ -28,9 +37,12 @@ def set_metrics(Y: np.ndarray, P: np.ndarray, labels: list[str],
     per_label = {}
     for j, lab in enumerate(labels):
         y, p = Y[:, j], P[:, j]
-        entry = {"precision": _r(prec[j]), "recall": _r(rec[j]), "f1": _r(f1[j]),
-                 "support": int(support[j]),
-                 "tp": int(np.sum((y == 1) & (p == 1))), "fp": int(np.sum((y == 0) & (p == 1))),
+        tp, fp = int(np.sum((y == 1) & (p == 1))), int(np.sum((y == 0) & (p == 1)))
+        supported = bool(support[j])
+        entry = {"precision": _r(prec[j]) if supported or fp else None,
+                 "recall": _r(rec[j]) if supported else None,
+                 "f1": _r(f1[j]) if supported else None,
+                 "support": int(support[j]), "tp": tp, "fp": fp,
                  "fn": int(np.sum((y == 1) & (p == 0))), "tn": int(np.sum((y == 0) & (p == 0)))}
         if thresholds is not None:
             entry["threshold"] = _r(thresholds[j])
@@ -38,13 +50,14 @@ def set_metrics(Y: np.ndarray, P: np.ndarray, labels: list[str],
             entry["brier"] = _r(np.mean((np.asarray(scores)[:, j] - y) ** 2)) if len(y) else 0.0
         per_label[lab] = entry
     empty = len(Y) == 0
+    with_support = [f1[j] for j in range(len(labels)) if support[j]]
     return {
-        "macro_f1": _r(f1_score(Y, P, average="macro", zero_division=0)),
-        "micro_f1": _r(f1_score(Y, P, average="micro", zero_division=0)),
-        # scikit-learn scores a record with no true and no predicted label 0 here
-        "samples_f1": 0.0 if empty else _r(f1_score(Y, P, average="samples", zero_division=0)),
+        "macro_f1": _r(np.mean(with_support)) if with_support else None,
+        "micro_f1": 0.0 if empty else _r(f1_score(Y, P, average="micro", zero_division=1)),
+        "samples_f1": 0.0 if empty else _r(f1_score(Y, P, average="samples", zero_division=1)),
         "subset_accuracy": 0.0 if empty else _r(accuracy_score(Y, P)),
         "hamming_loss": 0.0 if empty else _r(hamming_loss(Y, P)),
+        "labels_without_support": [lab for j, lab in enumerate(labels) if not support[j]],
         "per_label": per_label,
     }
 
@@ -66,3 +79,8 @@ def all_metrics(Y: np.ndarray, P: np.ndarray, columns: list[tuple[str, str]],
 
 def _r(x: float) -> float:
     return round(float(x), 4)
+
+
+def fmt(value: float | None, spec: str = ".3f") -> str:
+    """A metric for a table: ``n/a`` when it is undefined (a label without support)."""
+    return "n/a" if value is None else format(value, spec)

@@ -4,6 +4,11 @@ A model directory holds ``model.skops`` (the fitted scikit-learn pipeline, in sk
 format, which cannot run code when loaded) and ``model.json`` (the card: label
 columns, thresholds, cue terms, config, training-data fingerprint, cross-validated
 metrics, library versions and the sha256 of ``model.skops``).
+
+What the card's label columns, thresholds and cue lists say is also sealed inside
+``model.skops`` (so under its sha256): a card edited by hand (two labels swapped, one
+removed, a threshold of 5, cues as a string) no longer matches and is refused, as is
+a file holding an estimator that does not give one score per label column.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +36,12 @@ from pipeline.segments import SegmentMaker, max_by_owner
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model.json"
+#: ``model.skops`` holds ``{"format", "estimator", "sealed"}``: the estimator, and what
+#: gives its output columns meaning (config with the label order, thresholds, cue
+#: lists) as JSON, so the sha256 in the card covers them too. Older files held the
+#: bare estimator.
+SEALED_FORMAT = 2
+SEALED_KEYS = ("config", "thresholds", "cues")
 #: Types inside model.skops that skops may build besides its own safe defaults.
 TRUSTED_TYPES = [
     "pipeline.features.SegmentVectorizer",
@@ -121,9 +133,25 @@ def recover(out: Path) -> None:
 
 
 def check_target(out: Path, *, force: bool) -> None:
-    """Refuse to replace an existing model directory unless ``force``."""
-    recover(Path(out))
-    if Path(out).exists() and not force:
+    """Refuse to replace an existing model directory unless ``force``, and anything
+    else (a file, a symlink, a folder holding other files) even with ``force``: replacing
+    it would delete what the user keeps there."""
+    out = Path(out)
+    recover(out)
+    if out.is_symlink():
+        raise PipelineError(f"{out}: a symlink, not a model directory; give the real path")
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise PipelineError(f"{out}: a file, not a model directory; choose another --out "
+                            "(--force replaces only model directories)")
+    entries = sorted(p.name for p in out.iterdir())
+    other = [name for name in entries if name not in (MODEL_FILE, CARD_FILE)]
+    if other:
+        raise PipelineError(f"{out}: not a model directory (it holds {', '.join(other[:3])}"
+                            f"{', ...' if len(other) > 3 else ''}); choose another --out "
+                            "(--force replaces only model directories)")
+    if entries and not force:
         raise PipelineError(f"{out}: a model already exists here; use --force to replace it")
 
 
@@ -141,11 +169,13 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model is shared with colleagues
     try:
-        sio.dump(model.estimator, tmp / MODEL_FILE)
         card = dict(model.card)
-        card["thresholds"] = _by_set(model.columns, model.thresholds)
-        card["cues"] = model.cues
-        card["config"] = model.config.to_dict()
+        sealed = {"config": model.config.to_dict(),
+                  "thresholds": _by_set(model.columns, model.thresholds),
+                  "cues": model.cues}
+        card.update(sealed)
+        sio.dump({"format": SEALED_FORMAT, "estimator": model.estimator,
+                  "sealed": json.dumps(sealed, ensure_ascii=False)}, tmp / MODEL_FILE)
         card["files"] = {MODEL_FILE: sha256_file(tmp / MODEL_FILE)}
         (tmp / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
                                      encoding="utf-8")
@@ -165,11 +195,11 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
 def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
     """Load and verify a model directory.
 
-    The card must parse, ``model.skops`` must match the card's sha256, and the file
-    may hold only trusted types. With ``expect``, the label sets must equal its own.
+    The card must parse, ``model.skops`` must match the card's sha256 and may hold only
+    trusted types, the card must agree with what is sealed in ``model.skops``, and the
+    estimator must give one score per label column. With ``expect``, the label sets
+    must equal its own.
     """
-    import skops.io as sio
-
     path = Path(path)
     recover(path)
     card_path, model_path = path / CARD_FILE, path / MODEL_FILE
@@ -177,11 +207,7 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
         raise PipelineError(f"{path}: no model directory here (train one with `trafficlens train`)")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
-        config = config_from_dict(_config_for_load(card["config"]), source=card_path)
         digest = card["files"][MODEL_FILE]
-        columns = config.all_labels
-        thresholds = np.array([card["thresholds"][s][lab] for s, lab in columns], dtype=float)
-        cues = {k: list(v) for k, v in card["cues"].items()}
     except FileNotFoundError:
         raise PipelineError(f"{card_path}: model card missing") from None
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -192,17 +218,19 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
     if sha256_file(model_path) != digest:
         raise PipelineError(f"{model_path}: file does not match the sha256 in {CARD_FILE} "
                             "(changed or truncated); retrain or restore the model")
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
-        if untrusted:
-            raise PipelineError(f"{model_path}: refused: it holds types this project never "
-                                f"writes: {', '.join(untrusted)}")
-        estimator = sio.load(model_path, trusted=TRUSTED_TYPES)
-    except PipelineError:
-        raise
-    except Exception as err:  # skops raises many types for a damaged file
-        raise PipelineError(
-            f"{model_path}: cannot load model ({type(err).__name__}: {err})") from None
+    stored = _load_skops(model_path)
+    if isinstance(stored, dict) and stored.get("format") == SEALED_FORMAT:
+        estimator, sealed = stored.get("estimator"), _sealed(stored, model_path)
+        for key in SEALED_KEYS:
+            if card.get(key) != sealed[key]:
+                raise PipelineError(f"{card_path}: {key} differ from those sealed in "
+                                    f"{MODEL_FILE} (edited by hand?); restore the card or "
+                                    "retrain the model")
+    else:  # a model saved before the seal: the card alone says what the columns mean
+        estimator, sealed = stored, card
+        warnings.warn(f"{path}: saved by an older trafficlens, its card's labels and "
+                      "thresholds are not protected by the sha256; retrain it", stacklevel=2)
+    config, thresholds, cues = _read_card(sealed, card_path)
     check_versions(card.get("versions", {}), path)
     if expect is not None:
         want = {s.name: list(s.labels) for s in expect.label_sets}
@@ -210,7 +238,89 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
         if want != have:
             raise PipelineError(f"{path}: model labels {have} differ from the config's {want}; "
                                 "retrain the model with this config")
-    return TraffickingModel(config, estimator, thresholds, cues, card)
+    model = TraffickingModel(config, estimator, thresholds, cues, card)
+    _check_estimator(model, model_path)
+    return model
+
+
+def _load_skops(model_path: Path) -> Any:
+    import skops.io as sio
+
+    try:
+        untrusted = [t for t in sio.get_untrusted_types(file=model_path) if t not in TRUSTED_TYPES]
+        if untrusted:
+            raise PipelineError(f"{model_path}: refused: it holds types this project never "
+                                f"writes: {', '.join(untrusted)}")
+        return sio.load(model_path, trusted=TRUSTED_TYPES)
+    except PipelineError:
+        raise
+    except Exception as err:  # skops raises many types for a damaged file
+        raise PipelineError(
+            f"{model_path}: cannot load model ({type(err).__name__}: {err})") from None
+
+
+def _sealed(stored: dict[str, Any], model_path: Path) -> dict[str, Any]:
+    try:
+        sealed = json.loads(stored["sealed"])
+        if not isinstance(sealed, dict) or set(SEALED_KEYS) - set(sealed):
+            raise ValueError("missing entries")
+    except (KeyError, TypeError, ValueError) as err:
+        raise PipelineError(f"{model_path}: damaged model ({err})") from None
+    return sealed
+
+
+def _read_card(card: dict[str, Any], card_path: Path
+               ) -> tuple[Config, np.ndarray, dict[str, list[str]]]:
+    """Config, thresholds (label-column order) and cue lists of a card, type-checked."""
+    def bad(message: str) -> PipelineError:
+        return PipelineError(f"{card_path}: corrupt model card ({message})")
+
+    try:
+        config = config_from_dict(_config_for_load(card["config"]), source=card_path)
+        columns = config.all_labels
+        raw = [card["thresholds"][s][lab] for s, lab in columns]
+        cues = card["cues"]
+    except PipelineError:
+        raise
+    except (ValueError, KeyError, TypeError) as err:
+        raise bad(f"{type(err).__name__}: {err}") from None
+    if not all(isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t <= 1
+               for t in raw):
+        raise bad(f"thresholds: each must be a number from 0 to 1, got {raw}")
+    want = [f"{s}:{lab}" for s, lab in columns]
+    if not isinstance(cues, dict) or list(cues) != want:
+        raise bad(f"cues: expected one list per label column, in order: {', '.join(want)}")
+    for key, terms in cues.items():
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
+            raise bad(f"cues.{key}: expected a list of strings, got {terms!r}")
+    return config, np.array(raw, dtype=float), {k: list(v) for k, v in cues.items()}
+
+
+def _check_estimator(model: TraffickingModel, model_path: Path) -> None:
+    """Refuse an estimator that does not score segments into one column per label."""
+    from pipeline.features import SegmentVectorizer
+
+    estimator = model.estimator
+    n = len(model.columns)
+    steps = getattr(estimator, "named_steps", None)
+    if not isinstance(estimator, Pipeline) or steps is None or not isinstance(
+            steps.get("features"), SegmentVectorizer) or "classifier" not in steps:
+        raise PipelineError(f"{model_path}: not a trafficlens model (it holds "
+                            f"{type(estimator).__name__}, not a features + classifier pipeline)")
+    fitted = getattr(steps["classifier"], "estimators_", None)
+    if fitted is None or len(fitted) != n:
+        raise PipelineError(f"{model_path}: the classifier gives "
+                            f"{'no' if fitted is None else len(fitted)} scores per segment, "
+                            f"the card names {n} label columns")
+    probe = Segments(["probe"], ["probe"], np.zeros((1, len(model.cues)), dtype=np.float32))
+    try:
+        shape = model.score_segments(probe).shape
+    except Exception as err:  # whatever scikit-learn raises for a mismatched estimator
+        raise PipelineError(f"{model_path}: cannot score with this model "
+                            f"({type(err).__name__}: {err})") from None
+    if shape != (1, n):
+        raise PipelineError(f"{model_path}: the model gives {shape[1]} scores per segment, "
+                            f"the card names {n} label columns")
 
 
 def _minor(version: str) -> str:
@@ -221,7 +331,6 @@ def check_versions(trained: dict[str, str], path: Path) -> None:
     """Refuse a model whose scikit-learn major.minor differs from the installed one
     (its estimators may not load or may score differently); warn for spaCy, whose
     tokenizer may split text differently."""
-    import warnings
 
     import sklearn
     import spacy

@@ -326,17 +326,33 @@ class Normalizer:
 
 
 def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """Cut a text into ``(offset, piece)`` pieces of at most ``max_chars``, at whitespace."""
+    """Cut a text into ``(offset, piece)`` pieces of at most ``max_chars`` for spaCy.
+
+    Each cut is made in the second half of the allowed length, at the last paragraph
+    break there, else after the last sentence end (a sentence-final character, closing
+    quotes or brackets, white space), else at white space, else anywhere: so a sentence
+    is cut only when no sentence ends in half a piece, and no fragment of one is
+    classified as a sentence of its own.
+    """
     if len(text) <= max_chars:
         return [(0, text)]
+    from spacy.pipeline.sentencizer import Sentencizer
+
+    finals = re.escape("".join(Sentencizer.default_punct_chars))
+    boundaries = (PARAGRAPH, re.compile(f"[{finals}]+[\"'\u201d\u2019)\\]]*\\s"),
+                  re.compile(r"\s"))
     pieces = []
     start = 0
     while start < len(text):
         end = min(start + max_chars, len(text))
         if end < len(text):
-            cut = max(text.rfind("\n", start, end), text.rfind(" ", start, end))
-            if cut > start + max_chars // 2:
-                end = cut + 1
+            for pattern in boundaries:
+                cut = None
+                for match in pattern.finditer(text, start + max_chars // 2, end):
+                    cut = match.end()
+                if cut is not None:
+                    end = cut
+                    break
         pieces.append((start, text[start:end]))
         start = end
     return pieces

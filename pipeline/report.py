@@ -13,9 +13,12 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pipeline.config import Report
 from pipeline.evaluate import Evaluation, confident_errors, top_features
+from pipeline.markdown import md_escape
+from pipeline.metrics import fmt
 from pipeline.model import TraffickingModel
 from pipeline.outputs import write_text
 from pipeline.plots import pr_curves, reliability
@@ -30,28 +33,38 @@ def summary_table(metrics: dict[str, Any]) -> str:
         if not isinstance(m, dict) or "per_label" not in m:
             continue
         lines.append(f"{set_name + ' (macro / micro / samples F1)':26s} "
-                     f"{m['macro_f1']:.3f} / {m['micro_f1']:.3f} / {m['samples_f1']:.3f}")
+                     f"{fmt(m['macro_f1'])} / {fmt(m['micro_f1'])} / {fmt(m['samples_f1'])}")
         for lab, s in m["per_label"].items():
-            lines.append(f"  {lab:24s} {s['precision']:6.3f} {s['recall']:6.3f} "
-                         f"{s['f1']:6.3f} {s['support']:5d}")
+            lines.append(f"  {lab:24s} {fmt(s['precision']):>6s} {fmt(s['recall']):>6s} "
+                         f"{fmt(s['f1']):>6s} {s['support']:5d}")
     for name, sets in metrics.get("baselines", {}).items():
         lines.append(f"{name} baseline macro-F1: " +
-                     ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
+                     ", ".join(f"{s} {fmt(v['macro_f1'])}" for s, v in sets.items()))
     lines.append(f"records: {metrics['n_records']}")
     docs = metrics.get("documents")
     if docs:
         lines.append(f"documents ({docs['n_documents']}, each scored whole as predict does):")
         for s in _sets(docs):
-            lines.append(f"  {s + ' (macro / micro F1)':24s} {docs[s]['macro_f1']:.3f} / "
-                         f"{docs[s]['micro_f1']:.3f}")
+            lines.append(f"  {s + ' (macro / micro F1)':24s} {fmt(docs[s]['macro_f1'])} / "
+                         f"{fmt(docs[s]['micro_f1'])}")
         for name, sets in docs.get("baselines", {}).items():
             lines.append(f"  {name} baseline macro-F1: " +
-                         ", ".join(f"{s} {v['macro_f1']:.3f}" for s, v in sets.items()))
+                         ", ".join(f"{s} {fmt(v['macro_f1'])}" for s, v in sets.items()))
     return "\n".join(lines)
 
 
 def _sets(metrics: dict[str, Any]) -> list[str]:
     return [k for k, v in metrics.items() if isinstance(v, dict) and "per_label" in v]
+
+
+def _metric_rules(m: dict[str, Any]) -> str:
+    """What the figures count, and which labels have no support here (n/a)."""
+    missing = [f"{s}: {', '.join(m[s]['labels_without_support'])}" for s in _sets(m)
+               if m[s].get("labels_without_support")]
+    return ("A passage with no true and no predicted label counts as agreement (samples-F1 "
+            "1). A label no passage has (no support) has no recall or F1: it is shown as n/a "
+            "and left out of macro-F1. Labels without support here: "
+            + ("; ".join(missing) if missing else "none") + ".")
 
 
 def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence[Path],
@@ -65,7 +78,7 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         ("p", f"Data: {', '.join(str(d) for d in data)} ({m['n_records']} passages). "
               f"Model trained {model.card.get('created', '?')} on {td.get('n_passages', '?')} "
               f"passages (sha256 {str(td.get('sha256', '?'))[:12]}). Each passage is scored "
-              "as `predict` scores a document: the maximum over its sentences, then the "
+              "as predict scores a document: the maximum over its sentences, then the "
               "label's tuned threshold."),
     ]
     if gate_failures is not None:
@@ -75,14 +88,14 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     blocks += [("h", 2, "Model and baselines"),
                ("p", "Keyword baseline: a passage gets every label whose cue terms occur in "
                      "it. Prior baseline: every passage gets the labels most training "
-                     "passages have (none). Same passages, same run.")]
+                     "passages have (none). Same passages, same run."),
+               ("p", _metric_rules(m))]
     rows = []
     for s in _sets(m):
         for name, mm in [("model", m), *evaluation.baselines.items()]:
             sm = mm[s]
-            rows.append([s, name, f"{sm['macro_f1']:.3f}", f"{sm['micro_f1']:.3f}",
-                         f"{sm['samples_f1']:.3f}", f"{sm['subset_accuracy']:.3f}",
-                         f"{sm['hamming_loss']:.3f}"])
+            rows.append([s, name, *(fmt(sm[k]) for k in ("macro_f1", "micro_f1", "samples_f1",
+                                                          "subset_accuracy", "hamming_loss"))])
     blocks.append(("table", ["set", "system", "macro F1", "micro F1", "samples F1",
                              "subset accuracy", "Hamming loss"], rows))
     docs = m.get("documents")
@@ -95,15 +108,17 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         for s in _sets(docs):
             for name in ("model", *docs.get("baselines", {})):
                 sm = docs[s] if name == "model" else docs["baselines"][name][s]
-                doc_rows.append([s, name, f"{sm['macro_f1']:.3f}", f"{sm['micro_f1']:.3f}"])
+                doc_rows.append([s, name, fmt(sm["macro_f1"]), fmt(sm["micro_f1"])])
         blocks.append(("table", ["set", "system", "macro F1", "micro F1"], doc_rows))
         blocks.append(("table", ["set", "label", "precision", "recall", "F1", "support"],
-                       [[s, lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}",
-                         f"{v['f1']:.3f}", v["support"]]
+                       [[s, lab, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
+                         v["support"]]
                         for s in _sets(docs) for lab, v in docs[s]["per_label"].items()]))
     verdicts = []
     for s in _sets(m):
         for name, mm in evaluation.baselines.items():
+            if None in (m[s]["macro_f1"], mm[s]["macro_f1"]):
+                continue
             if m[s]["macro_f1"] <= mm[s]["macro_f1"]:
                 verdicts.append(f"{s}: the model does NOT beat the {name} baseline on macro-F1 "
                                 f"({m[s]['macro_f1']:.3f} vs {mm[s]['macro_f1']:.3f})")
@@ -114,8 +129,8 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                    ("p", f"F1 drops larger than {comparison['tolerance']:.3f} are marked DROP "
                          f"({comparison['drops']} found).")]
         blocks.append(("table", ["set", "label", "old F1", "new F1", "change", ""],
-                       [[r["set"], r["label"], "-" if r["old"] is None else f"{r['old']:.3f}",
-                         f"{r['new']:.3f}", "-" if r["delta"] is None else f"{r['delta']:+.3f}",
+                       [[r["set"], r["label"], "-" if r["old"] is None else fmt(r["old"]),
+                         fmt(r["new"]), "-" if r["delta"] is None else f"{r['delta']:+.3f}",
                          "DROP" if r["drop"] else ""] for r in comparison["rows"]]))
     errors = confident_errors(evaluation, model, rep.max_errors)
     features = top_features(model, rep.top_features)
@@ -124,10 +139,10 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         keyword = evaluation.baselines.get("keyword", {}).get(s, {}).get("per_label", {})
         blocks.append(("table", ["label", "precision", "recall", "F1", "support", "threshold",
                                  "TP", "FP", "FN", "TN", "Brier", "keyword F1"],
-                       [[lab, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}",
+                       [[lab, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
                          v["support"], f"{v.get('threshold', 0):.2f}", v["tp"], v["fp"],
                          v["fn"], v["tn"], f"{v.get('brier', 0):.3f}",
-                         f"{keyword.get(lab, {}).get('f1', 0):.3f}"]
+                         fmt(keyword.get(lab, {}).get("f1"))]
                         for lab, v in m[s]["per_label"].items()]))
         for kind, caption in (("pr", "precision-recall curves"), ("reliability", "reliability")):
             if s in plots.get(kind, {}):
@@ -148,25 +163,23 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     return blocks
 
 
-def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(blocks: list[Block], base: Path) -> str:
+    """The blocks as Markdown; every text from data is escaped (:func:`md_escape`)."""
     out = []
     for block in blocks:
         kind = block[0]
         if kind == "h":
-            out += ["#" * block[1] + " " + block[2], ""]
+            out += ["#" * block[1] + " " + md_escape(block[2]), ""]
         elif kind == "p":
-            out += [block[1], ""]
+            out += [md_escape(block[1]), ""]
         elif kind == "table":
-            out.append("| " + " | ".join(block[1]) + " |")
+            out.append("| " + " | ".join(md_escape(h) for h in block[1]) + " |")
             out.append("|" + "---|" * len(block[1]))
-            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block[2]]
+            out += ["| " + " | ".join(md_escape(c) for c in row) + " |" for row in block[2]]
             out.append("")
         elif kind == "img":
-            out += [f"![{block[2]}]({Path(block[1]).relative_to(base)})", ""]
+            target = quote(Path(block[1]).relative_to(base).as_posix())
+            out += [f"![{md_escape(block[2])}]({target})", ""]
     return "\n".join(out)
 
 

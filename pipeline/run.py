@@ -1,22 +1,31 @@
 """A whole ``predict`` run: read -> (skip done) -> batch -> engine -> write, streaming.
 
-Memory does not grow with the collection: documents are read lazily, classified in
-batches with a bounded number in flight, and written as they come.
+Documents are read lazily, classified in batches with a bounded number in flight,
+and written as they come; only the set of ids seen (to keep them unique) grows with
+the collection. ``--resume`` skips documents by input position, not by id.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.engines import run_batches
 from pipeline.errors import PipelineError
 from pipeline.inputs import Document, ReadOptions, read_inputs
 from pipeline.model import TraffickingModel
-from pipeline.outputs import ResumableOutput, write_records
+from pipeline.outputs import (
+    ResumableOutput,
+    check_writable_file,
+    position_key,
+    write_records,
+)
 from pipeline.predict import batches
 
 
@@ -44,6 +53,50 @@ class RunStats:
         return text + (f", already done (skipped): {self.skipped}" if self.skipped else "")
 
 
+def unique_ids(docs: Iterable[Document]) -> Iterator[Document]:
+    """The documents with unique ids: a repeated id gets ``#2``, ``#3``... (warned once
+    per id), so every record can be told apart. Deterministic, so a resumed run gives
+    the same ids."""
+    seen: set[str] = set()
+    warned: set[str] = set()
+    for doc in docs:
+        new, n = doc.id, 1
+        while position_key(new) in seen:
+            n += 1
+            new = f"{doc.id}#{n}"
+        seen.add(position_key(new))
+        if new != doc.id:
+            if doc.id not in warned:
+                warned.add(doc.id)
+                warnings.warn(f"{doc.source}: duplicate id {doc.id!r}, written as {new!r} "
+                              "(later copies get #3, #4, ...)", stacklevel=2)
+            doc = replace(doc, id=new)
+        yield doc
+
+
+def _pending(docs: Iterable[Document], done: Counter[str], stats: RunStats
+             ) -> Iterator[Document]:
+    """The documents not yet written: each input position is skipped as many times as
+    it was written before."""
+    for doc in docs:
+        key = position_key(doc.source)
+        if done[key] > 0:
+            done[key] -= 1
+            stats.skipped += 1
+        else:
+            yield doc
+
+
+def check_not_an_input(outputs: Iterable[Path], inputs: Iterable[str]) -> None:
+    """Refuse an output file that is also named as an input: writing it would destroy
+    the input. (Outputs inside an input folder are skipped when reading instead.)"""
+    named = {os.path.realpath(i) for i in inputs if i != "-"}
+    for path in outputs:
+        if os.path.realpath(path) in named:
+            raise PipelineError(f"--out {path}: is also an input of this run; writing it "
+                                "would destroy the input, choose another --out")
+
+
 def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
                 out: Path | None = None, level: str = "document", evidence: int | None = None,
                 read_options: ReadOptions | None = None, n_jobs: int = 1,
@@ -56,36 +109,31 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     stats = RunStats()
     if resume and out is None:
         raise PipelineError("--resume needs --out (the output file to continue)")
-    docs: Iterator[Document] = read_inputs(inputs, read_options)
-    sink = ResumableOutput(out, resume=resume) if out is not None else None
-    if sink is not None:
-        done = sink.done()
-        if done:
-            def pending(items: Iterable[Document]) -> Iterator[Document]:
-                for d in items:
-                    if d.id in done:
-                        stats.skipped += 1
-                    else:
-                        yield d
+    own: list[Path] = []
+    if out is not None:
+        own = [Path(out), Path(out).with_name(Path(out).name + ".partial")]
+        check_not_an_input(own, inputs)
+        check_writable_file(Path(out), "--out")  # before the run, not after it
+    docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options, skip=own))
 
-            docs = pending(docs)
-    if wrap is not None:
-        docs = wrap(docs)
-    results = run_batches(batches(docs, batch_docs), model=model, model_dir=model_dir,
-                          level=level, evidence=evidence, n_jobs=n_jobs, engine=engine,
-                          scheduler=scheduler)
-    if sink is None:
-        def counted() -> Iterator[dict]:
-            for records in results:
-                stats.add(records, level)
-                yield from records
+    def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:
+        if wrap is not None:
+            docs = wrap(docs)
+        for records in run_batches(batches(docs, batch_docs), model=model,
+                                   model_dir=model_dir, level=level, evidence=evidence,
+                                   n_jobs=n_jobs, engine=engine, scheduler=scheduler):
+            stats.add(records, level)
+            yield records
 
-        write_records(counted(), None)
+    if out is None:
+        write_records((r for records in classify(docs) for r in records), None)
         sys.stdout.flush()
     else:
-        with sink:
-            for records in results:
-                stats.add(records, level)
+        with ResumableOutput(out, resume=resume) as sink:  # locked: one run per output
+            done = sink.done()
+            if done:
+                docs = _pending(docs, done, stats)
+            for records in classify(docs):
                 sink.write(records)
     stats.seconds = time.perf_counter() - stats.started
     return stats

@@ -2,34 +2,63 @@
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from pipeline.errors import PipelineError
+from pipeline.markdown import md_escape
+from pipeline.outputs import output_format, read_output
+from pipeline.readers.base import reason
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
-    """Read document-level prediction records written by ``predict`` (JSONL)."""
+    """Document-level records written by ``predict``: JSONL, CSV or Parquet.
+
+    A record whose ``labels`` is not a table of label lists is an error naming its
+    line (row); so is sentence-level output, whose records are sentences, not documents.
+    """
+    path = Path(path)
+    fmt = output_format(path)
     records = []
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise PipelineError(f"{path}: cannot read predictions ({err})") from None
-    for lineno, line in enumerate(lines, 1):
+        if fmt == "jsonl":
+            rows: Iterable[tuple[str, Any]] = _jsonl_rows(path)
+        else:
+            rows = ((f"{path}: row {n}", r) for n, r in enumerate(read_output(path), 1))
+        for place, record in rows:
+            records.append(_checked(record, place))
+    except (OSError, UnicodeDecodeError, ValueError, csv.Error) as err:
+        raise PipelineError(f"{path}: cannot read predictions ({reason(err)})") from None
+    return records
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
+    # \n only: json.dumps(..., ensure_ascii=False) writes U+2028 and U+2029 raw
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            yield f"{path}:{lineno}", json.loads(line)
         except json.JSONDecodeError as err:
             raise PipelineError(f"{path}:{lineno}: bad JSON ({err.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("labels"), dict):
-            raise PipelineError(f"{path}:{lineno}: labels: not a prediction record")
-        records.append(record)
-    return records
+
+
+def _checked(record: Any, place: str) -> dict[str, Any]:
+    if not isinstance(record, dict) or not isinstance(record.get("labels"), dict):
+        raise PipelineError(f"{place}: labels: not a prediction record")
+    if "doc_id" in record or "sentence" in record:
+        raise PipelineError(f"{place}: a sentence-level record; summarize counts documents, "
+                            "so give it the output of predict without --level sentence")
+    for set_name, labs in record["labels"].items():
+        if not isinstance(labs, list) or not all(isinstance(x, str) for x in labs):
+            raise PipelineError(f"{place}: labels.{set_name}: expected a list of label names, "
+                                f"got {labs!r}")
+    return record
 
 
 def label_counts(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
@@ -79,10 +108,11 @@ def write_summary(records: list[dict[str, Any]], out_dir: Path) -> list[Path]:
 
 
 def _markdown(frame: pd.DataFrame, index: bool) -> str:
-    """A pipe table without the optional `tabulate` dependency."""
-    cols = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    """A pipe table without the optional `tabulate` dependency; label names come from
+    the predictions file, so every cell is escaped."""
+    cols = ([frame.index.name or ""] if index else []) + list(frame.columns)
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for key, row in frame.iterrows():
-        cells = ([str(key)] if index else []) + [str(v) for v in row.tolist()]
-        lines.append("| " + " | ".join(cells) + " |")
+        cells = ([key] if index else []) + row.tolist()
+        lines.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from pipeline.cues import CueMatcher, read_cues
 from pipeline.errors import collect
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel, check_target, save_model
+from pipeline.outputs import check_writable_dir
 from pipeline.preprocess import Preprocessor
 from pipeline.segments import SegmentMaker, max_by_owner
 from pipeline.stratify import multilabel_kfold
@@ -129,6 +130,7 @@ def fit_and_save(config: Config, data: Sequence[Path] | None, out: Path, *,
     """Read the corpus (``data`` or the config's ``paths.train``), fit and save to ``out``."""
     paths = list(data) if data else list(config.paths.train)
     check_target(out, force=force)  # before the long fit, not after it
+    check_writable_dir(Path(out).parent, "--out")
     passages = read_corpus(paths, config.label_sets, exclude=config.data.holdout_files)
     model = fit_model(passages, config, progress)
     save_model(model, out, force=force)

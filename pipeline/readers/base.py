@@ -35,7 +35,9 @@ class ReadOptions:
     id_column : str
         Field of those rows that holds the document id (the row's place when missing).
     max_bytes : int
-        A file larger than this is not read; it gets an error record instead.
+        A file larger than this is not read; it gets an error record instead. The same
+        limit applies to the text unpacked from a file (a DOCX unzipped, a PDF's pages,
+        a Parquet file's columns), checked before unpacking where the format allows.
     """
 
     text_column: str = "text"
@@ -51,11 +53,17 @@ def whole_file(extract: Callable[[Path, ReadOptions], str]) -> Reader:
 
     The document's id and source are the path. ``extract`` raises ``ValueError`` with
     a reason for a file it cannot read; text that is empty or only whitespace is
-    reported as ``"no text"`` unless ``extract`` says something more precise.
+    reported as ``"no text"`` unless ``extract`` says something more precise. Stray NUL
+    characters are removed (with a warning), many make the file binary. Text larger
+    than ``options.max_bytes`` (in UTF-8) is refused like a file that large.
     """
+    from pipeline.readers.encoding import without_nuls
 
     def reader(path: Path, options: ReadOptions) -> Iterator[Document]:
-        text = extract(path, options)
+        text = without_nuls(extract(path, options), str(path))
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > options.max_bytes:  # unpacked from a smaller file (DOCX, PDF, ...)
+            raise ValueError(f"text too large ({size} bytes > {options.max_bytes})")
         if not text.strip():
             raise ValueError("no text")
         yield Document(str(path), str(path), text)

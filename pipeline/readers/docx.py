@@ -4,12 +4,14 @@ Read with python-docx. Headers, footers, footnotes, comments and text boxes are 
 out, like page furniture in HTML. A cell merged across several grid cells is read once;
 tables inside cells are read in place. A password-protected document, or an old
 ``.doc`` renamed to ``.docx`` (both are OLE files, not zip packages), and a damaged
-file are one error record each.
+file are one error record each, and so is a package that unzips to more than
+``--max-bytes`` (checked from the zip's directory, before anything is unzipped).
 """
 
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ def docx_text(path: Path, options: ReadOptions) -> str:
     if data.startswith(_OLE_MAGIC):
         raise ValueError("not a .docx package: password-protected, or an old Word .doc "
                          "renamed (save it as .docx)")
+    check_unzipped_size(data, options.max_bytes)
     try:
         document = docx.Document(io.BytesIO(data))
         paragraphs = [p for p in (t.strip() for t in _texts(document)) if p]
@@ -37,6 +40,22 @@ def docx_text(path: Path, options: ReadOptions) -> str:
 
 
 read_docx_file = whole_file(docx_text)
+
+
+def check_unzipped_size(data: bytes, max_bytes: int) -> None:
+    """Refuse a package whose members unzip to more than ``max_bytes`` (a zip bomb: a
+    small file holding hundreds of megabytes of text), before anything is unzipped.
+
+    The sizes are those the zip declares; :mod:`zipfile` never inflates a member past
+    its declared size, so they bound what parsing can read.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            unzipped = sum(member.file_size for member in package.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as err:
+        raise ValueError(f"damaged DOCX ({reason(err)})") from None
+    if unzipped > max_bytes:
+        raise ValueError(f"too large when unzipped ({unzipped} bytes > {max_bytes})")
 
 
 def _texts(container) -> Iterator[str]:

@@ -24,7 +24,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from pipeline.readers.base import ReadOptions, whole_file
-from pipeline.readers.encoding import decode, has_bom
+from pipeline.readers.encoding import decode, has_bom, without_nuls
 
 SKIP = frozenset({"script", "style", "noscript", "template", "title", "iframe", "svg", "math",
                   "nav", "header", "footer", "aside", "form"})
@@ -85,7 +85,7 @@ def html_to_text(markup: str) -> str:
 
 def html_text(path: Path, options: ReadOptions) -> str:
     """Visible text of an HTML file; ``ValueError`` when nothing visible is left."""
-    text = html_to_text(decode_html(path.read_bytes()))
+    text = html_to_text(without_nuls(decode_html(path.read_bytes()), str(path)))
     if not text:
         raise ValueError("no visible text")
     return text

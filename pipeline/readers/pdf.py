@@ -4,7 +4,9 @@ A PDF that opens without a password is read even when it is encrypted (an owner
 password only restricts printing or copying; any viewer opens it). One that needs a
 password, or is damaged, is one error record; so is one whose pages hold no text
 layer (a scan): OCR it first. pypdf's warnings about recoverable damage are
-silenced while reading, since they would name no file.
+silenced while reading, since they would name no file. Text beyond ``--max-bytes``
+(compressed streams decompress to far more than the file's size) is an error record;
+reading stops at the page that passes the limit.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def pdf_text(path: Path, options: ReadOptions) -> str:
         try:
             pdf = PdfReader(io.BytesIO(data))  # tries the empty password itself
             locked = pdf.is_encrypted and pdf.decrypt("") == PasswordType.NOT_DECRYPTED
-            pages = [] if locked else [(p.extract_text() or "").strip() for p in pdf.pages]
+            pages = [] if locked else _page_texts(pdf, options.max_bytes)
+        except TooMuchTextError:
+            raise ValueError(f"too much text (more than {options.max_bytes} bytes once "
+                             "decompressed)") from None
         except DependencyError as err:  # AES without the optional crypto library
             raise ValueError(f"encrypted PDF: cannot decrypt ({err}; "
                              "pip install cryptography)") from None
@@ -46,6 +51,22 @@ def pdf_text(path: Path, options: ReadOptions) -> str:
 
 
 read_pdf_file = whole_file(pdf_text)
+
+
+class TooMuchTextError(Exception):
+    """The pages' text passed the size limit (a small file of compressed streams)."""
+
+
+def _page_texts(pdf, max_bytes: int) -> list[str]:
+    """Each page's text, stopping once their total passes ``max_bytes``."""
+    pages, total = [], 0
+    for page in pdf.pages:
+        text = (page.extract_text() or "").strip()
+        total += len(text.encode("utf-8", "surrogatepass"))
+        if total > max_bytes:
+            raise TooMuchTextError
+        pages.append(text)
+    return pages
 
 
 @contextmanager

@@ -598,7 +598,6 @@ def test_predict_evidence_option(model_dir: Path):
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--level", "paragraph"], "--level: 'paragraph' is not one of document, sentence"),
-    (["--evidence", "-1"], "--evidence: must be >= 0"),
     (["--out", "pred.txt"], "unsupported output format"),
 ])
 def test_predict_bad_options(model_dir: Path, input_folder, tmp_path: Path, args, fragment):
@@ -729,7 +728,7 @@ def test_predict_jsonl_with_a_raw_line_separator_in_a_string_is_one_document(
                     encoding="utf-8")
     res = invoke("predict", path, "--model", model_dir, "-q", "--level", "sentence")
     assert res.exit_code == 0, res.output
-    records = [json.loads(x) for x in res.stdout.splitlines()]
+    records = [json.loads(x) for x in res.stdout.split("\n") if x]
     assert {r["doc_id"] for r in records} == {"a"}
     assert all(r["error"] is None for r in records)
     assert _check_offsets(records, {"a": text}, "sentence") == len(records)
@@ -962,3 +961,186 @@ def test_help_and_readme_point_to_the_projects_labeling_guide():
     shared = root.parent / "shared" / "labeling-guide.md"
     if shared.is_file():  # the fixed definitions the project carries a copy of
         assert guide.read_bytes() == shared.read_bytes()
+
+
+# --- hostile inputs (issue 13) ---------------------------------------------------------
+
+
+def test_predict_nul_in_one_csv_row_keeps_every_row(model_dir: Path, tmp_path: Path):
+    table = tmp_path / "r.csv"
+    table.write_bytes(b"id,text\nr1,job offer on facebook\nr2,bad\x00cell\nr3,passport taken\n")
+    res = invoke("predict", table, "--model", model_dir, "-q")
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["r1", "r2", "r3"]
+    assert [r["error"] is None for r in records] == [True, False, True]
+
+
+SEPARATED = "Her passport was taken.\u2028She was moved abroad.\u2029Payments went by bitcoin."
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_summarize_reads_every_format_predict_writes(model_dir: Path, tmp_path: Path,
+                                                     suffix: str):
+    table = tmp_path / "in.jsonl"
+    table.write_text(json.dumps({"id": "u\u20281", "text": SEPARATED}, ensure_ascii=False) + "\n"
+                     + json.dumps({"id": "u2", "text": "Recruiters posted fake jobs."}) + "\n",
+                     encoding="utf-8")
+    out = tmp_path / f"pred{suffix}"
+    assert invoke("predict", table, "--model", model_dir, "--out", out, "-q").exit_code == 0
+    reference = tmp_path / "reference.jsonl"
+    assert invoke("predict", table, "--model", model_dir, "--out", reference,
+                  "-q").exit_code == 0
+    res = invoke("summarize", out)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("documents: 2 (0 with errors)")
+    assert res.stdout == invoke("summarize", reference).stdout
+
+
+def test_summarize_refuses_sentence_level_output(model_dir: Path, tmp_path: Path):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Her passport was taken. She was sold online.", encoding="utf-8")
+    out = tmp_path / "sentences.jsonl"
+    assert invoke("predict", doc, "--model", model_dir, "--level", "sentence", "--out", out,
+                  "-q").exit_code == 0
+    assert_user_error(invoke("summarize", out), "sentences.jsonl:1", "sentence-level")
+
+
+@pytest.mark.parametrize("labels", ['{"stage": "recruitment"}', '{"stage": null}',
+                                    '{"stage": [1]}'])
+def test_summarize_bad_label_lists_are_one_line_errors(tmp_path: Path, labels: str):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "labels": {"stage": []}, "error": null}\n'
+                   f'{{"id": "b", "labels": {labels}, "error": null}}\n', encoding="utf-8")
+    assert_user_error(invoke("summarize", bad), "bad.jsonl:2", "labels.stage")
+
+
+def test_train_force_refuses_to_turn_a_file_into_a_model(tmp_path: Path, test_toml: Path):
+    target = tmp_path / "notes.txt"
+    target.write_text("an analyst's notes", encoding="utf-8")
+    res = invoke("train", "--config", test_toml, "--out", target, "--force")
+    assert_user_error(res, "notes.txt", "not a model directory")
+    assert target.read_text(encoding="utf-8") == "an analyst's notes"
+
+
+def _read_only_dir() -> Path:
+    """A folder nobody can create files in, root included (sysfs); skip where there is none."""
+    import tempfile
+
+    folder = Path("/sys")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder)
+    except OSError:
+        return folder
+    os.close(fd)
+    os.unlink(tmp)
+    pytest.skip("no read-only folder on this machine")
+
+
+def _blocker(tmp_path: Path) -> Path:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    return blocker
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file", "read-only"])
+def test_predict_unwritable_out_fails_before_the_run(model_dir: Path, tmp_path: Path,
+                                                    where: str):
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Her passport was taken on arrival.", encoding="utf-8")
+    out = {"a folder": tmp_path / "folder.jsonl",
+           "under a file": _blocker(tmp_path) / "pred.jsonl",
+           "read-only": _read_only_dir() / "pred.jsonl"}[where]
+    if where == "a folder":
+        out.mkdir()
+    res = invoke("predict", doc, "--model", model_dir, "--out", out)
+    assert_user_error(res, f"--out {out}")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.with_name(out.name + ".partial").exists()
+
+
+@pytest.mark.parametrize("command", ["summarize", "split", "evaluate", "evaluate --cv",
+                                     "train"])
+def test_output_folder_that_is_a_file_fails_at_once(command: str, model_dir: Path,
+                                                    mini_path: Path, test_toml: Path,
+                                                    tmp_path: Path):
+    blocker = _blocker(tmp_path)
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "a", "labels": {"stage": []}, "error": null}\n', encoding="utf-8")
+    args, option = {
+        "summarize": (["summarize", preds, "--out", blocker], "--out"),
+        "split": (["data", "split", mini_path, "--config", test_toml, "--out-dir", blocker],
+                  "--out-dir"),
+        "evaluate": (["evaluate", "--model", model_dir, "--data", mini_path,
+                      "--report-dir", blocker], "--report-dir"),
+        "evaluate --cv": (["evaluate", "--cv", "3", "--config", test_toml, "--data",
+                           mini_path, "--report-dir", blocker], "--report-dir"),
+        "train": (["train", "--config", test_toml, "--out", blocker / "model"], "--out"),
+    }[command]
+    res = invoke(*args)
+    assert_user_error(res, f"{option} {blocker}")
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "cross-validation fold" not in res.stderr  # refused before any work
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.parametrize(("data", "text", "error"), [
+    ("\u201cShe was promised a job\u201d \u2013 the recruiter charged \u20ac500.".encode("cp1252"),
+     "\u201cShe was promised a job\u201d \u2013 the recruiter charged \u20ac500.", None),
+    ("Her passport was taken.".encode("utf-16"), "Her passport was taken.", None),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01", None, "binary file (NUL bytes), not text"),
+])
+def test_predict_stdin_is_decoded_like_a_file(model_dir: Path, data: bytes, text, error):
+    res = invoke("predict", "-", "--model", model_dir, "--level", "sentence", "-q",
+                 input=data)
+    assert res.exit_code == 0, res.output
+    records = [json.loads(x) for x in res.stdout.splitlines()]
+    assert records[0]["error"] == error
+    if text is not None:
+        assert " ".join(r["text"] for r in records) == text
+
+
+def test_predict_stdin_over_max_bytes_is_an_error_record(model_dir: Path):
+    res = invoke("predict", "-", "--model", model_dir, "-q", "--max-bytes", "10",
+                 input=b"Her passport was taken on arrival.")
+    (record,) = [json.loads(x) for x in res.stdout.splitlines()]
+    assert record["error"] == "input on stdin too large (> 10 bytes)"
+
+
+def test_data_agreement_on_identical_files_is_perfect_even_for_unused_labels(
+        tmp_path: Path, test_toml: Path):
+    rows = [{"id": "p1", "stage": ["recruitment"], "technology": []},
+            {"id": "p2", "stage": [], "technology": ["clearnet"]}]
+    path = tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = invoke("data", "agreement", path, path, "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    assert "stage: macro-F1 1.000" in res.stdout and "technology: macro-F1 1.000" in res.stdout
+
+
+def test_evaluate_report_says_which_labels_have_no_support(model_dir: Path, tmp_path: Path):
+    data = tmp_path / "few.jsonl"
+    data.write_text(json.dumps({"id": "p1", "text": "Recruiters posted fake jobs abroad.",
+                                "stage": ["recruitment"], "technology": []}) + "\n",
+                    encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", data, "--report-dir",
+                 tmp_path / "r")
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["stage"]["per_label"]["control"]["f1"] is None
+    assert "control" in metrics["stage"]["labels_without_support"]
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert "left out of macro-F1" in md and "| control | " in md and "n/a" in md
+
+
+@pytest.mark.parametrize("args", [
+    ["predict", "x.txt", "--max-bytes", "-5"], ["predict", "x.txt", "--max-bytes", "0"],
+    ["predict", "x.txt", "--evidence", "-1"], ["predict", "x.txt", "--n-jobs", "0"],
+    ["evaluate", "--data", "x.jsonl", "--cv", "1"], ["evaluate", "--data", "x.jsonl", "--cv", "-3"],
+])
+def test_numeric_options_out_of_range_are_usage_errors(args: list[str]):
+    res = invoke(*args)
+    assert res.exit_code == 2, res.output  # click's usage error, before any work
+    option = next(a for a in args if a.startswith("--") and a != "--data")
+    assert f"Invalid value for '{option}'" in flat(res.output)
+    assert "Traceback" not in res.output

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.model import load_model, save_model
 
 runner = CliRunner()
 
@@ -25,12 +25,9 @@ def _evaluate(model_dir: Path, data: Path, report_dir: Path, config: Path, *extr
 def weakened(model_dir: Path, tmp_path: Path) -> Path:
     """The session model with every threshold raised to 0.99: far fewer labels predicted."""
     weak = tmp_path / "weak_model"
-    shutil.copytree(model_dir, weak)
-    card = json.loads((weak / "model.json").read_text())
-    for labels in card["thresholds"].values():
-        for label in labels:
-            labels[label] = 0.99
-    (weak / "model.json").write_text(json.dumps(card))
+    model = load_model(model_dir)
+    model.thresholds[:] = 0.99
+    save_model(model, weak)  # saved, not hand-edited: the card's thresholds are sealed
     return weak
 
 
@@ -117,3 +114,42 @@ def test_cv_reports_mean_and_std(mini_path, test_toml, tmp_path):
     cv = json.loads((tmp_path / "cv" / "cv_metrics.json").read_text())
     assert cv["folds"] == 2 and cv["n_records"] == 54
     assert set(cv["technology"]["macro_f1"]) == {"mean", "std"}
+
+
+HOSTILE = ("![x](http://tracker.example/t.png) <img src=x onerror=alert(1)> "
+           "<script>alert(2)</script> </td></table> *bold* `code` | pipe")
+
+
+def _assert_inert(text: str, markdown: bool = True) -> None:
+    """No payload survives as markup (in Markdown, also no image or link syntax)."""
+    raws = ["<script", "<img src=x", "</td></table>", "<b>p1"]
+    for raw in raws + (["](http://tracker", "![x]"] if markdown else []):
+        assert raw not in text, raw
+
+
+def test_report_escapes_passage_text_and_ids(model_dir, tmp_path):
+    data = tmp_path / "hostile.jsonl"
+    data.write_text(json.dumps({"id": "<b>p1</b>|x", "text": HOSTILE, "stage": ["control"],
+                                "technology": []}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--data", str(data),
+                                 "--report-dir", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert\\(2\\)&lt;/script&gt;" in md  # shown, as text
+    assert "&lt;b&gt;p1&lt;/b&gt;\\|x" in md
+    _assert_inert(md)
+    _assert_inert(html, markdown=False)
+    (row,) = [line for line in md.splitlines() if line.startswith("| control | FN |")]
+    assert row.count(" | ") == 4  # the passage stays in its one cell of the table row
+
+
+def test_summary_markdown_escapes_label_names(tmp_path):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": "a", "labels": {"stage": [HOSTILE], "technology": []},
+                                 "error": None}) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["summarize", str(preds), "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "s" / "stage_technology.md").read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in md
+    _assert_inert(md)

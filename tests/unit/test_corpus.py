@@ -190,14 +190,12 @@ def test_fingerprint_tracks_content(passages):
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
-def test_raw_line_separator_inside_a_json_string_is_one_passage(tmp_path: Path,
-                                                                config: Config,
-                                                                separator: str):
-    # json.dumps(ensure_ascii=False) writes these raw; str.splitlines() cuts the record
-    text = f"Recruiters posted{separator}fake jobs abroad."
+def test_unicode_line_separators_inside_a_text_do_not_split_the_line(
+        tmp_path: Path, config, rec, separator: str):
     path = tmp_path / "c.jsonl"
-    path.write_text(json.dumps({"id": "p1", "text": text, "stage": ["recruitment"],
-                                "technology": []}, ensure_ascii=False) + "\n",
+    rows = [rec("p1", f"Recruiters posted{separator}fake jobs."), rec("p2")]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                     encoding="utf-8")
-    (passage,) = read_corpus([path], config.label_sets)
-    assert passage.text == text and passage.line == 1
+    passages = read_corpus([path], config.label_sets)
+    assert [(p.id, p.line) for p in passages] == [("p1", 1), ("p2", 2)]
+    assert passages[0].text == f"Recruiters posted{separator}fake jobs."

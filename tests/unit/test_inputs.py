@@ -127,4 +127,8 @@ def test_decode(data: bytes, text: str):
 
 def test_decode_rejects_binary():
     with pytest.raises(ValueError, match="binary"):
-        decode(b"text\x00with NUL")
+        decode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01")  # NULs and not UTF-8
+
+
+def test_decode_leaves_nuls_of_utf8_text_to_the_caller():
+    assert decode(b"text\x00with NUL") == "text\x00with NUL"

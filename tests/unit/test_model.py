@@ -82,13 +82,16 @@ def test_save_refuses_existing_dir(fitted_model: TraffickingModel, model_copy: P
     assert (model_copy / CARD_FILE).read_bytes() == before  # untouched
 
 
-def test_save_with_force_replaces(fitted_model: TraffickingModel, tmp_path: Path):
-    out = tmp_path / "m"
-    out.mkdir()
-    (out / "stale.txt").write_text("old", encoding="utf-8")
+def test_save_with_force_replaces(fitted_model: TraffickingModel, model_copy: Path):
+    out = model_copy
+    card = json.loads((out / CARD_FILE).read_text(encoding="utf-8"))
+    card["created"] = "stale"
+    (out / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
     save_model(fitted_model, out, force=True)
     assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temp or .old dirs left
+    assert json.loads((out / CARD_FILE).read_text(encoding="utf-8"))["created"] != "stale"
+    # no temp or .old dirs left
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     assert np.array_equal(load_model(out).score_texts(TEXTS[:1]),
                           fitted_model.score_texts(TEXTS[:1]))
 
@@ -155,7 +158,7 @@ def test_card_missing_a_threshold(model_copy: Path):
     card = json.loads((model_copy / CARD_FILE).read_text(encoding="utf-8"))
     del card["thresholds"]["technology"]["ai"]
     (model_copy / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
-    with pytest.raises(PipelineError, match=r"corrupt model card \(KeyError"):
+    with pytest.raises(PipelineError, match="thresholds differ from those sealed in"):
         load_model(model_copy)
 
 
@@ -175,3 +178,30 @@ def test_expect_checks_label_sets(model_dir: Path, config: Config):
     other = config_from_dict({"labels": {"stage": {"labels": ["recruitment", "control"]}}})
     with pytest.raises(PipelineError, match="differ from the config"):
         load_model(model_dir, expect=other)
+
+
+@pytest.mark.parametrize("kind", ["file", "folder with other files", "symlink"])
+def test_force_never_replaces_what_is_not_a_model_directory(
+        fitted_model: TraffickingModel, model_dir: Path, tmp_path: Path, kind: str):
+    out = tmp_path / "target"
+    if kind == "file":
+        out.write_text("my notes", encoding="utf-8")
+    elif kind == "symlink":
+        out.symlink_to(model_dir, target_is_directory=True)
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("my notes", encoding="utf-8")
+        (out / CARD_FILE).write_text("{}", encoding="utf-8")
+    before = sorted((p.name, p.is_symlink()) for p in tmp_path.rglob("*"))
+    with pytest.raises(PipelineError, match=r"not a model directory|a symlink"):
+        save_model(fitted_model, out, force=True)
+    assert sorted((p.name, p.is_symlink()) for p in tmp_path.rglob("*")) == before
+    if kind == "file":
+        assert out.read_text(encoding="utf-8") == "my notes"
+
+
+def test_save_into_an_empty_folder(fitted_model: TraffickingModel, tmp_path: Path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    save_model(fitted_model, out)
+    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -34,9 +35,9 @@ def _rewrite_card_hash(model_dir: Path) -> None:
 def _inject(model_dir: Path, payload: object) -> None:
     """Add an object to the saved estimator, re-dump, and fix the card's sha256 as an
     attacker who controls both files would."""
-    estimator = sio.load(model_dir / MODEL_FILE, trusted=model_module.TRUSTED_TYPES)
-    estimator.named_steps["features"].hook_ = payload
-    sio.dump(estimator, model_dir / MODEL_FILE)
+    stored = sio.load(model_dir / MODEL_FILE, trusted=model_module.TRUSTED_TYPES)
+    stored["estimator"].named_steps["features"].hook_ = payload
+    sio.dump(stored, model_dir / MODEL_FILE)
     _rewrite_card_hash(model_dir)
 
 
@@ -117,3 +118,112 @@ def test_save_refuses_existing_directory_without_force(model_copy, fitted_model)
     shutil.rmtree(model_copy)
     save_model(fitted_model, model_copy)
     assert (model_copy / CARD_FILE).is_file()
+
+
+# --- hand-edited cards and foreign estimators (issue 13, items 11 and 14) ---------------
+
+
+def _edit_card(model_dir: Path, edit) -> None:
+    card = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))
+    edit(card)
+    (model_dir / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
+
+
+def _swap_two_labels(card):
+    labels = card["config"]["label_sets"]["stage"]["labels"]
+    labels[0], labels[1] = labels[1], labels[0]
+
+
+def _remove_a_label(card):
+    card["config"]["label_sets"]["stage"]["labels"].remove("control")
+    del card["thresholds"]["stage"]["control"]
+    del card["cues"]["stage:control"]
+
+
+def _add_a_label(card):
+    card["config"]["label_sets"]["stage"]["labels"].append("extra")
+    card["thresholds"]["stage"]["extra"] = 0.5
+    cues = list(card["cues"].items())
+    cues.insert(5, ("stage:extra", []))  # after the last stage label, as training orders them
+    card["cues"] = dict(cues)
+
+
+def _threshold_5(card):
+    card["thresholds"]["stage"]["control"] = 5
+
+
+def _cues_as_a_string(card):
+    card["cues"]["stage:control"] = "debt bondage"
+
+
+def _cue_list_of_numbers(card):
+    card["cues"]["stage:control"] = [123]
+
+
+EDITS = [_swap_two_labels, _remove_a_label, _add_a_label, _threshold_5, _cues_as_a_string,
+         _cue_list_of_numbers]
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=lambda f: f.__name__.strip("_"))
+def test_hand_edited_card_is_refused(model_copy, edit):
+    _edit_card(model_copy, edit)
+    with pytest.raises(PipelineError, match=r"differ from those sealed in model\.skops"):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=lambda f: f.__name__.strip("_"))
+def test_hand_edited_card_is_one_line_error_in_predict(model_copy, tmp_path, edit):
+    _edit_card(model_copy, edit)
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Recruiters posted fake jobs abroad.")
+    result = runner.invoke(app, ["predict", str(doc), "--model", str(model_copy)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def _unseal(model_dir: Path) -> None:
+    """Rewrite the model as trafficlens saved it before the seal: the bare estimator."""
+    stored = sio.load(model_dir / MODEL_FILE, trusted=model_module.TRUSTED_TYPES)
+    sio.dump(stored["estimator"], model_dir / MODEL_FILE)
+    _rewrite_card_hash(model_dir)
+
+
+def test_model_saved_before_the_seal_loads_with_a_warning(model_copy):
+    _unseal(model_copy)
+    with pytest.warns(UserWarning, match="older trafficlens.*retrain"):
+        model = load_model(model_copy)
+    assert model.score_texts(["Bitcoin wallets hid the profits."]).shape == (1, 13)
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (_add_a_label, "the classifier gives 13 scores per segment, the card names 14"),
+    (_remove_a_label, "the classifier gives 13 scores per segment, the card names 12"),
+    (_threshold_5, "thresholds: each must be a number from 0 to 1"),
+    (_cues_as_a_string, "cues.stage:control: expected a list of strings"),
+    (_cue_list_of_numbers, "cues.stage:control: expected a list of strings"),
+])
+@pytest.mark.filterwarnings("ignore:.*older trafficlens")
+def test_unsealed_card_is_still_checked_against_the_estimator(model_copy, edit, fragment):
+    _unseal(model_copy)
+    _edit_card(model_copy, edit)
+    with pytest.raises(PipelineError, match=re.escape(fragment)):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize("sealed", [True, False], ids=["sealed", "bare"])
+@pytest.mark.filterwarnings("ignore:.*older trafficlens")
+def test_valid_skops_file_holding_another_estimator_is_refused(model_copy, sealed):
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    other = LogisticRegression().fit(np.array([[0.0], [1.0]]), [0, 1])
+    if sealed:
+        stored = sio.load(model_copy / MODEL_FILE, trusted=model_module.TRUSTED_TYPES)
+        stored["estimator"] = other
+        sio.dump(stored, model_copy / MODEL_FILE)
+    else:
+        sio.dump(other, model_copy / MODEL_FILE)
+    _rewrite_card_hash(model_copy)
+    with pytest.raises(PipelineError, match="not a trafficlens model"):
+        load_model(model_copy)

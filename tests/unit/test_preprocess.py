@@ -203,3 +203,25 @@ def test_report_text_sentence_boundaries(preprocessor: Preprocessor, text: str,
     # the pipeline component gives the same boundaries to callers of nlp(text).sents
     nlp = preprocessor.nlp
     assert [s.text.strip() for s in nlp(text).sents if s.text.strip()] == expected
+
+
+def test_long_text_is_cut_at_sentence_ends_so_no_fragment_is_a_sentence(
+        preprocessor: Preprocessor):
+    names = ["Anna", "Bea", "Cleo", "Dora", "Eva", "Fay", "Gia", "Hana", "Ida", "Jo"]
+    text = " ".join(f"The trafficker moved victim {n} across the border at night, then he "
+                    "took her passport and phone." for n in names)
+    max_chars = 250
+    pieces = split_long(text, max_chars)
+    assert len(pieces) >= 3
+    for _, piece in pieces[:-1]:
+        assert piece.endswith("phone. ")
+    whole = sentences(preprocessor, text)
+    split = sentences(Preprocessor(Preprocess(), max_chars=max_chars), text)
+    assert [(s.start, s.end, s.tokens) for s in split] == [(s.start, s.end, s.tokens)
+                                                           for s in whole]
+
+
+def test_long_text_prefers_paragraph_breaks():
+    text = ("Short first paragraph.\n\n" + "One sentence here. " * 6 + "\n\n" + "More text. " * 20)
+    pieces = split_long(text, 160)
+    assert pieces[0][1].endswith("One sentence here. \n\n")

@@ -496,3 +496,143 @@ def test_reader_failing_midway_keeps_rows_and_adds_one_error(tmp_path: Path, mon
 def test_register_reader_rejects_nonsense():
     with pytest.raises(ValueError, match="need an extension and a reader"):
         register_reader(".", whole_file(lambda path, options: ""))
+
+
+# ---------------------------------------------------------------- hostile tables (issue 13)
+
+def test_nul_in_one_csv_row_is_that_rows_error_only(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id,text\nr1,job offer on facebook\nr2,bad\x00cell\nr3,passport taken\n")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [
+        ("r1", "job offer on facebook"), ("r2", None), ("r3", "passport taken")]
+    assert docs[1].source == f"{path}:3" and "NUL" in docs[1].error
+
+
+def test_nul_in_one_jsonl_line_is_that_lines_error_only(tmp_path: Path):
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b'{"id": "a", "text": "fine"}\n{"id": "b", "text": "ba\x00d"}\n'
+                     b'{"id": "c", "text": "also fine"}\n')
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [("a", "fine"), ("b", None), ("c", "also fine")]
+    assert docs[1].source == f"{path}:2" and "NUL" in docs[1].error
+
+
+def test_stray_nul_in_a_long_table_cell_is_removed_with_a_warning(tmp_path: Path):
+    path = tmp_path / "r.csv"
+    text = "Her passport was taken on arrival. " * 10
+    path.write_bytes(b"id,text\nr1," + text.encode() + b"\x00\n")
+    with pytest.warns(UserWarning, match=r"r\.csv:2: removed 1 stray NUL"):
+        (doc,) = read_path(path, ReadOptions())
+    assert doc.text == text
+
+
+def test_utf16_csv_without_bom_is_one_binary_error(tmp_path: Path):
+    path = tmp_path / "u.csv"
+    path.write_bytes("id,text\nr1,job offer\n".encode("utf-16-le"))
+    assert error_of(path) == "binary file (NUL bytes), not text"
+
+
+def test_stray_nuls_in_a_text_file_are_removed_with_a_warning(tmp_path: Path):
+    path = tmp_path / "note.txt"
+    text = "Her passport was taken on arrival and she was moved abroad. " * 4
+    path.write_bytes(text[:100].encode() + b"\x00" + text[100:].encode())
+    with pytest.warns(UserWarning, match=r"note\.txt: removed 1 stray NUL"):
+        assert read_one(path).text == text
+
+
+def test_csv_cell_over_the_csv_field_limit_keeps_later_rows(tmp_path: Path):
+    import csv
+
+    path = tmp_path / "big.csv"
+    big = "y" * (csv.field_size_limit() + 10)
+    path.write_text(f"id,text\n1,first\n2,{big}\n3,third\n", encoding="utf-8")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.error) for d in docs] == [("1", None), ("2", None), ("3", None)]
+    assert docs[1].text == big and docs[2].text == "third"
+
+
+def test_bad_csv_row_is_an_error_record_and_later_rows_are_read(tmp_path: Path, monkeypatch):
+    import csv
+
+    path = tmp_path / "r.csv"
+    path.write_text("id,text\n1,first\n2,second\n3,third\n", encoding="utf-8")
+    real = csv.DictReader.__next__
+    calls = []
+
+    def flaky(self):
+        calls.append(1)
+        if len(calls) == 2:
+            self.reader.__next__()  # the parser consumes the bad line, then fails
+            raise csv.Error("field larger than field limit (131072)")
+        return real(self)
+
+    monkeypatch.setattr(csv.DictReader, "__next__", flaky)
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text) for d in docs] == [("1", "first"), (f"{path}:3", None),
+                                              ("3", "third")]
+    assert "field larger than field limit" in docs[1].error
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085"])
+def test_jsonl_text_holding_unicode_line_separators_is_one_row(tmp_path: Path, separator):
+    import json
+
+    path = tmp_path / "r.jsonl"
+    rows = [{"id": "a", "text": f"one{separator}two"}, {"id": "b", "text": "three"}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    docs = list(read_path(path, ReadOptions()))
+    assert [(d.id, d.text, d.error) for d in docs] == [("a", f"one{separator}two", None),
+                                                       ("b", "three", None)]
+    assert docs[1].source == f"{path}:2"
+
+
+# ---------------------------------------------------------------- unpacked size (item 18)
+
+def test_docx_is_limited_by_its_unzipped_size(tmp_path: Path):
+    path = tmp_path / "bomb.docx"
+    document = docx.Document()
+    for _ in range(200):
+        document.add_paragraph("The recruiter kept her passport. " * 100)
+    document.save(path)
+    zipped = path.stat().st_size
+    with zipfile.ZipFile(path) as package:
+        unzipped = sum(m.file_size for m in package.infolist())
+    assert unzipped > 4 * zipped
+    limit = zipped * 2
+    assert error_of(path, max_bytes=limit) == (f"too large when unzipped ({unzipped} bytes "
+                                               f"> {limit})")
+    assert read_one(path, max_bytes=unzipped).error is None
+
+
+def test_parquet_is_limited_by_its_decompressed_text(tmp_path: Path):
+    path = tmp_path / "rows.parquet"
+    texts = [f"Row {i}: the recruiter kept her passport. " * 50 for i in range(200)]
+    pd.DataFrame({"id": range(200), "text": texts}).to_parquet(path)
+    size = path.stat().st_size
+    assert sum(map(len, texts)) > 4 * size
+    assert error_of(path, max_bytes=size * 2).startswith("too large when decompressed")
+    assert len(list(read_path(path, ReadOptions()))) == 200
+
+
+def test_pdf_text_beyond_the_limit_stops_reading(tmp_path: Path, make_pdf, monkeypatch):
+    path = tmp_path / "streams.pdf"
+    path.write_bytes(make_pdf([["The recruiter kept her passport."]] * 3))
+    limit = path.stat().st_size  # the file itself passes the limit
+    calls = []
+
+    def inflated(page, *args, **kwargs):  # what a page of compressed streams unpacks to
+        calls.append(page)
+        return "x" * (limit // 2 + 1)
+
+    monkeypatch.setattr(pypdf.PageObject, "extract_text", inflated)
+    assert error_of(path, max_bytes=limit).startswith("too much text (more than")
+    assert len(calls) == 2  # stopped at the page that passed the limit
+
+
+def test_registered_reader_text_is_limited_too(tmp_path: Path, monkeypatch):
+    monkeypatch.setitem(READERS, ".zz", whole_file(lambda p, o: "unpacked text " * 1000))
+    path = tmp_path / "small.zz"
+    path.write_bytes(b"tiny")
+    assert error_of(path, max_bytes=100) == "text too large (14000 bytes > 100)"

@@ -74,6 +74,7 @@ def test_fit_and_save_refuses_existing_out_before_training(config: Config, tmp_p
 
     out = tmp_path / "exists"
     out.mkdir()
+    (out / "model.json").write_text("{}", encoding="utf-8")  # an empty folder may be used
     monkeypatch.setattr(train, "read_corpus", lambda *a, **k: pytest.fail("read the corpus"))
     with pytest.raises(PipelineError, match="already exists"):
         fit_and_save(config, None, out)

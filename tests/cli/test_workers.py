@@ -1,0 +1,45 @@
+"""Worker processes of `predict --n-jobs` end when their parent is killed."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = ("Recruiters posted fake jobs abroad on social media. Her passport was taken. "
+        "The videos were sold on an onion forum for bitcoin. ")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_workers_exit_when_the_parent_is_killed(model_dir: Path, tmp_path: Path, sig):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(300):
+        (docs / f"d{i:04d}.txt").write_text(TEXT * (1 + i % 5), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "predict", str(docs), "--model", str(model_dir),
+         "--out", str(tmp_path / "preds.jsonl"), "--n-jobs", "2", "-q"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    workers: list[psutil.Process] = []
+    try:
+        while len(workers) < 2 and proc.poll() is None:  # until the pool has started
+            workers = [c for c in parent.children() if "python" in c.name().lower()]
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        assert proc.returncode == -sig
+        _gone, alive = psutil.wait_procs(workers, timeout=60)
+        assert alive == [], f"workers still running: {[p.pid for p in alive]}"
+    finally:
+        for p in [*workers, parent]:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
