@@ -372,44 +372,61 @@ def data_agreement(
                 typer.echo(f"  {lab:20s} kappa {result['kappa'][lab]:.3f}")
 
 
-@data_app.command("cues")
+@data_app.command("cues", context_settings=OVERRIDES)
 def data_cues(
+    ctx: typer.Context,
     data: Annotated[list[Path] | None, typer.Option(
         help="Annotated JSONL file or folder; repeat for several. Default: the config's "
              "paths.train.")] = None,
     config: Annotated[Path, typer.Option(help="Config naming the cue file (paths.cues).")]
     = DEFAULT_CONFIG,
-    min_precision: Annotated[float, typer.Option(
-        min=0.0, max=1.0, help="Flag terms whose corpus precision is below this.")] = 0.5,
+    min_precision: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Flag terms whose corpus precision is below this. "
+        "Default: the cue file's [precision] rule.")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the table as CSV.")] = None,
 ) -> None:
     """Cue terms worst first: normal form, passages matched, share carrying the label.
 
     The precision of a term is the share of the passages it matches that carry its
-    label. Terms below --min-precision are flagged with "!"; a term that normalises
-    badly (to nothing, a stop word or a placeholder) is an error.
+    label. A term that breaks the cue file's [precision] rule (below min_precision on
+    at least min_matches passages) is flagged with "!", an exempt one with "~"; the run
+    exits 1 when any term is flagged "!". A term that normalises badly (to nothing, a
+    stop word or a placeholder) is an error.
+
+    Settings can be overridden as --section.key value, e.g. --paths.cues my_cues.toml.
 
     Example: trafficlens data cues --data data/corpus --out reports/cues.csv
     """
-    from pipeline.config import load_config
+    import dataclasses
+
+    from pipeline.config import load_config, parse_overrides
     from pipeline.corpus import read_corpus
+    from pipeline.cues import read_precision_rule
     from pipeline.cuestats import cue_report
 
     with user_errors():
-        cfg = load_config(config)
+        cfg = load_config(config, parse_overrides(ctx.args))
         paths = list(data) if data else list(cfg.paths.train)
         if not paths:
             raise PipelineError(f"{config}: paths.train is empty; name the data with --data")
         passages = read_corpus(paths, cfg.label_sets)
         stats = cue_report(cfg, passages)
+        rule = read_precision_rule(cfg.paths.cues)
+        if min_precision is not None:
+            rule = dataclasses.replace(rule, min_precision=min_precision)
+        strict = dataclasses.replace(rule, exempt=frozenset())
         typer.echo(f"{'':1} {'label':28} {'term':28} {'normal form':28} matched  precision")
+        flagged = 0
         for s in stats:
-            flag = "!" if s.precision is not None and s.precision < min_precision else " "
+            broken = rule.violated(s.label, s.term, s.matched, s.precision)
+            flagged += broken
+            flag = "!" if broken else "~" if strict.violated(
+                s.label, s.term, s.matched, s.precision) else " "
             prec = "-" if s.precision is None else f"{s.precision:.2f}"
             typer.echo(f"{flag} {s.label:28} {s.term:28} {s.normal:28} {s.matched:7d}  {prec:>9}")
-        low = sum(s.precision is not None and s.precision < min_precision for s in stats)
-        typer.echo(f"{len(stats)} terms on {len(passages)} passages; {low} below precision "
-                   f"{min_precision:.2f}; {sum(s.matched == 0 for s in stats)} never match")
+        typer.echo(f"{len(stats)} terms on {len(passages)} passages; {flagged} below precision "
+                   f"{rule.min_precision:.2f} on >= {rule.min_matches} passages "
+                   f"({len(rule.exempt)} exempt); {sum(s.matched == 0 for s in stats)} never match")
         if out is not None:
             import csv
 
@@ -427,6 +444,8 @@ def data_cues(
             except OSError as err:
                 raise PipelineError(f"{out}: cannot write ({os_reason(err)})") from None
             typer.echo(f"wrote {out}")
+        if flagged:
+            raise typer.Exit(1)
 
 
 @data_app.command("import")

@@ -30,8 +30,8 @@ class LabelSet:
 
 @dataclass(frozen=True)
 class Paths:
-    train: tuple[Path, ...] = (Path("data/splits/train.jsonl"),)
-    test: Path = Path("data/splits/test.jsonl")
+    train: tuple[Path, ...] = (Path("data/documents/splits/train.jsonl"),)
+    test: Path = Path("data/documents/splits/test.jsonl")
     cues: Path = Path("configs/cues.toml")
     model: Path = Path("models/default")
     cache: Path | None = Path(".cache/trafficlens")

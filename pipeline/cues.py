@@ -11,6 +11,7 @@ Per-label match counts become model features and drive the keyword baseline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,19 +23,55 @@ from pipeline.config import Config
 from pipeline.errors import PipelineError
 from pipeline.preprocess import PLACEHOLDERS, Preprocessor
 
+#: The cue file's table that holds the precision rule, not a label set.
+PRECISION_TABLE = "precision"
+
+
+@dataclass(frozen=True)
+class PrecisionRule:
+    """What ``data cues`` holds every term to: a term matching at least ``min_matches``
+    passages must have at least ``min_precision`` of them carry its label, unless it is
+    listed in ``exempt`` (as ``"set.label:term"``, explained in the cue file)."""
+
+    min_precision: float = 0.5
+    min_matches: int = 5
+    exempt: frozenset[str] = frozenset()
+
+    def violated(self, label: str, term: str, matched: int, precision: float | None) -> bool:
+        return (precision is not None and matched >= self.min_matches
+                and precision < self.min_precision and f"{label}:{term}" not in self.exempt)
+
+
+def _load(path: Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineError(f"{path}: cue file not found (paths.cues in the config)") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise PipelineError(f"{path}: cannot read cue terms: {err}") from None
+
+
+def read_precision_rule(path: Path) -> PrecisionRule:
+    """The cue file's ``[precision]`` table (defaults where it has none)."""
+    table = _load(path).get(PRECISION_TABLE, {})
+    try:
+        rule = PrecisionRule(float(table.get("min_precision", 0.5)),
+                             int(table.get("min_matches", 5)),
+                             frozenset(str(t) for t in table.get("exempt", [])))
+    except (TypeError, ValueError) as err:
+        raise PipelineError(f"{path}: [{PRECISION_TABLE}]: {err}") from None
+    return rule
+
 
 def read_cues(path: Path, config: Config) -> dict[str, list[str]]:
     """Read ``[set] label = ["term", ...]`` tables; keys are ``set:label``.
 
     Every label of the config gets an entry (empty when the file lists none); a
-    set or label the config does not know is an error naming it.
+    set or label the config does not know is an error naming it. The ``[precision]``
+    table is the rule of :func:`read_precision_rule`, not a label set.
     """
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PipelineError(f"{path}: cue file not found (paths.cues in the config)") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise PipelineError(f"{path}: cannot read cue terms: {err}") from None
+    raw = _load(path)
+    raw.pop(PRECISION_TABLE, None)
     out = {f"{s}:{lab}": [] for s, lab in config.all_labels}
     for set_name, table in raw.items():
         if not isinstance(table, dict):

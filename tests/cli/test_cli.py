@@ -104,7 +104,8 @@ def test_python_m_pipeline_help():
 
 def test_data_cues_lists_terms_worst_first(mini_path: Path, test_toml: Path, tmp_path: Path):
     out = tmp_path / "cues.csv"
-    res = invoke("data", "cues", "--data", mini_path, "--config", test_toml, "--out", out)
+    res = invoke("data", "cues", "--data", mini_path, "--config", test_toml, "--out", out,
+                 "--min-precision", "0")
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out, keep_default_na=False)
     assert {"label", "term", "normal_form", "matched", "correct", "precision"} <= set(frame)
@@ -117,6 +118,26 @@ def test_data_cues_lists_terms_worst_first(mini_path: Path, test_toml: Path, tmp
                 & (frame["term"] == "crypto wallet")]
     assert row["normal_form"].item() == "crypto wallet"
     assert "terms on" in res.stdout and "below precision" in res.stdout
+
+
+def test_data_cues_fails_on_a_term_that_breaks_the_precision_rule(tmp_path: Path,
+                                                                  test_toml: Path):
+    cues = tmp_path / "cues.toml"
+    cues.write_text('[precision]\nmin_precision = 0.5\nmin_matches = 5\n'
+                    'exempt = ["stage.control:curfew"]\n\n'
+                    '[stage]\nrecruitment = ["police", "fake job"]\n'
+                    'control = ["curfew"]\n', encoding="utf-8")
+    rows = [{"id": f"p{i}", "text": f"The police met on day {i}. A curfew held.",
+             "stage": [], "technology": []} for i in range(6)]
+    rows.append({"id": "r", "text": "They posted a fake job.", "stage": ["recruitment"],
+                 "technology": []})
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    res = invoke("data", "cues", "--data", data, "--config", test_toml, "--paths.cues", cues)
+    assert res.exit_code == 1, res.output
+    lines = {line[31:59].strip(): line[0] for line in res.stdout.splitlines()[1:-1]}
+    assert lines == {"police": "!", "curfew": "~", "fake job": " "}  # precision 1.0
+    assert "1 below precision 0.50 on >= 5 passages (1 exempt)" in res.stdout
 
 
 def test_train_rejects_a_cue_term_that_normalises_badly(tmp_path: Path, test_toml: Path):
