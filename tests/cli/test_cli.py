@@ -1165,3 +1165,267 @@ def test_numeric_options_out_of_range_are_usage_errors(args: list[str]):
     option = next(a for a in args if a.startswith("--") and a != "--data")
     assert f"Invalid value for '{option}'" in flat(res.output)
     assert "Traceback" not in res.output
+
+
+# --- hostile-11: whole-document annotation tools ------------------------------------------
+
+ARREST = ("Police arrested two men in Leeds.\n\nThe victims were recruited through a fake job "
+          "advert on Facebook. They were moved by van to a house where their phones were "
+          "taken. Payments were made in bitcoin.\n")
+
+
+def _templated(tmp_path: Path, test_toml: Path, text: str = ARREST) -> tuple[Path, Path]:
+    """texts/news/a.txt with its template (row seq 1 labelled recruitment/clearnet)."""
+    texts = tmp_path / "texts"
+    doc = texts / "news" / "a.txt"
+    doc.parent.mkdir(parents=True)
+    doc.write_text(text, encoding="utf-8")
+    assert invoke("data", "segment", doc, "--config", test_toml).exit_code == 0
+    template = doc.with_name("a.labels.tsv")
+    rows = template.read_text(encoding="utf-8").split("\n")
+    cells = rows[2].split("\t")
+    cells[3], cells[4] = "recruitment", "clearnet"
+    rows[2] = "\t".join(cells)
+    template.write_text("\n".join(rows), encoding="utf-8")
+    return texts, template
+
+
+def _import(template, texts: Path, out: Path, test_toml: Path, *more):
+    return invoke("data", "import", template, *more, "--writer", "w1", "--doc-root", texts,
+                  "--out", out, "--config", test_toml)
+
+
+def _doc_toml(tmp_path: Path, test_toml: Path, texts: Path, fingerprint: str = "") -> Path:
+    cfg = tmp_path / "docs.toml"
+    cfg.write_text(test_toml.read_text(encoding="utf-8") +
+                   f'\n[documents]\ntexts = "{texts}"\nfingerprint = "{fingerprint}"\n',
+                   encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.parametrize("damage", ["empty file", "header only", "row removed",
+                                    "text appended to the document"])
+def test_data_import_refuses_sentences_no_template_row_covers(tmp_path: Path, test_toml: Path,
+                                                              damage: str):
+    # BREAK: a template truncated to nothing (or to its header), a row deleted by hand, or
+    # a sentence added to the document after templating is imported as sentences with
+    # no label, exit 0, without a word: the annotation of those sentences is silently
+    # lost (or never made) and the records claim they were read and found unlabelled.
+    texts, template = _templated(tmp_path, test_toml)
+    rows = template.read_text(encoding="utf-8").split("\n")
+    if damage == "empty file":
+        template.write_text("", encoding="utf-8")
+    elif damage == "header only":
+        template.write_text(rows[0] + "\n", encoding="utf-8")
+    elif damage == "row removed":
+        template.write_text("\n".join(r for i, r in enumerate(rows) if i != 2),
+                            encoding="utf-8")
+    else:
+        with (texts / "news" / "a.txt").open("a", encoding="utf-8") as fh:
+            fh.write("\nThe gang also advertised on a darknet forum.\n")
+    out = tmp_path / "w1.jsonl"
+    res = _import(template, texts, out, test_toml)
+    assert_user_error(res, str(template))
+
+
+@pytest.mark.parametrize("how", ["same path twice", "through a symlinked folder"])
+def test_data_import_refuses_the_same_document_twice(tmp_path: Path, test_toml: Path,
+                                                     how: str):
+    # BREAK: the same template named twice (or once through a symlink to its folder,
+    # which resolves to the same doc id) writes every sentence twice with the same ids,
+    # exit 0 ("2 documents"); the file is then refused by data check and train as
+    # duplicate ids, far from the cause.
+    texts, template = _templated(tmp_path, test_toml)
+    second = template
+    if how != "same path twice":
+        (texts / "alias").symlink_to(texts / "news", target_is_directory=True)
+        second = texts / "alias" / template.name
+    out = tmp_path / "w1.jsonl"
+    res = _import(template, texts, out, test_toml, second)
+    assert_user_error(res, "news/a")
+
+
+@pytest.mark.parametrize("target", ["template", "document"])
+def test_data_import_out_never_replaces_its_inputs(tmp_path: Path, test_toml: Path,
+                                                   target: str):
+    # BREAK: --out naming the template (or its .txt) overwrites the annotator's work (or
+    # the document) with JSONL, exit 0; predict refuses an --out that is an input.
+    texts, template = _templated(tmp_path, test_toml)
+    victim = template if target == "template" else texts / "news" / "a.txt"
+    before = victim.read_bytes()
+    res = _import(template, texts, victim, test_toml)
+    assert_user_error(res, "--out")
+    assert victim.read_bytes() == before
+
+
+@pytest.mark.parametrize("where_to", ["a folder", "under a file"])
+def test_data_import_unwritable_out_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                    where_to: str):
+    # BREAK: IsADirectoryError / FileExistsError tracebacks.
+    texts, template = _templated(tmp_path, test_toml)
+    if where_to == "a folder":
+        out = tmp_path / "outdir"
+        out.mkdir()
+    else:
+        (tmp_path / "plain").write_text("x", encoding="utf-8")
+        out = tmp_path / "plain" / "w1.jsonl"
+    assert_user_error(_import(template, texts, out, test_toml), str(out))
+
+
+def test_data_import_reads_a_template_saved_with_a_bom(tmp_path: Path, test_toml: Path):
+    # BREAK: a template saved by an editor or spreadsheet as "UTF-8 with BOM" is refused
+    # with "seq: missing column" on every row, though the column is there (predict and
+    # segment read a BOM'd .txt fine).
+    texts, template = _templated(tmp_path, test_toml)
+    template.write_bytes(b"\xef\xbb\xbf" + template.read_bytes())
+    out = tmp_path / "w1.jsonl"
+    res = _import(template, texts, out, test_toml)
+    assert res.exit_code == 0, res.output
+    assert read_jsonl(out)[1]["stage"] == ["recruitment"]
+
+
+def test_data_segment_and_import_follow_the_configs_label_sets(tmp_path: Path,
+                                                                test_toml: Path):
+    # BREAK: label sets come from the config ([labels.*]), but segment writes fixed
+    # stage/technology columns and import then dies with KeyError: 'topic' (traceback).
+    other = tmp_path / "topic.toml"
+    other.write_text(test_toml.read_text(encoding="utf-8").replace(
+        "[labels.technology]", "[labels.topic]"), encoding="utf-8")
+    texts = tmp_path / "texts"
+    doc = texts / "news" / "a.txt"
+    doc.parent.mkdir(parents=True)
+    doc.write_text(ARREST, encoding="utf-8")
+    assert invoke("data", "segment", doc, "--config", other).exit_code == 0
+    res = _import(doc.with_name("a.labels.tsv"), texts, tmp_path / "w1.jsonl", other)
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert res.exit_code == 0, res.output
+    assert all("topic" in r for r in read_jsonl(tmp_path / "w1.jsonl"))
+
+
+@pytest.mark.parametrize("command", ["check", "split"])
+@pytest.mark.parametrize("seq", ["one", None, [1]], ids=["word", "null", "list"])
+def test_data_check_and_split_bad_seq_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                      command: str, seq):
+    # BREAK: by_document() does int(seq): a sentence record whose seq is not a number is
+    # a ValueError/TypeError traceback in data check and data split.
+    texts, template = _templated(tmp_path, test_toml)
+    out = tmp_path / "sentences" / "w1.jsonl"
+    assert _import(template, texts, out, test_toml).exit_code == 0
+    records = read_jsonl(out)
+    records[1]["seq"] = seq
+    out.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    cfg = _doc_toml(tmp_path, test_toml, texts)
+    args = ["--out-dir", tmp_path / "splits"] if command == "split" else []
+    res = invoke("data", command, out, "--config", cfg, *args)
+    assert_user_error(res, "seq")
+
+
+@pytest.mark.parametrize("content", [b"n = abc\n", b"n = 8.5\n", b"# caf\xe9\nn = 8\n"],
+                         ids=["n-not-a-number", "n-decimal", "latin1"])
+def test_data_check_garbled_fingerprint_is_a_user_error(tmp_path: Path, test_toml: Path,
+                                                        content: bytes):
+    # BREAK: read_fingerprint does int(line[4:]) and read_text(utf-8) unguarded:
+    # ValueError / UnicodeDecodeError tracebacks.
+    texts, template = _templated(tmp_path, test_toml)
+    out = tmp_path / "sentences" / "w1.jsonl"
+    assert _import(template, texts, out, test_toml).exit_code == 0
+    prints = tmp_path / "prints.txt"
+    prints.write_bytes(content)
+    res = invoke("data", "check", out, "--config", _doc_toml(tmp_path, test_toml, texts, prints))
+    assert_user_error(res, str(prints))
+
+
+@pytest.mark.parametrize("where_to", ["a folder", "under a file", "an input text"])
+def test_data_fingerprint_out_is_checked(tmp_path: Path, where_to: str):
+    # BREAK: --out a folder or under a file is a traceback (IsADirectoryError,
+    # FileExistsError); --out naming one of the published texts replaces it with hashes.
+    reading = tmp_path / "reading.txt"
+    reading.write_text("one two three four five six seven eight nine", encoding="utf-8")
+    if where_to == "a folder":
+        out = tmp_path / "outdir"
+        out.mkdir()
+    elif where_to == "under a file":
+        out = reading / "prints.txt"
+    else:
+        out = reading
+    res = invoke("data", "fingerprint", reading, "--out", out)
+    assert_user_error(res, str(out))
+    assert reading.read_text(encoding="utf-8").startswith("one two")
+
+
+# --- hostile-11: what held ---------------------------------------------------------------
+
+
+def test_data_import_survives_hand_edited_templates(tmp_path: Path, test_toml: Path):
+    """CRLF line ends, rows in another order, columns swapped, an extra notes column and
+    labels with stray spaces import as the annotator meant; a wrong-case label is an
+    error naming the line."""
+    texts, template = _templated(tmp_path, test_toml)
+    rows = [r.split("\t") for r in template.read_text(encoding="utf-8").split("\n") if r]
+    header, body = rows[0], rows[1:]
+    body[0][3] = " control ; "
+    order = [5, 4, 3, 2, 1, 0]
+    edited = [[header[i] for i in order] + ["notes"]]
+    edited += [[r[i] for i in order] + ["checked"] for r in reversed(body)]
+    template.write_bytes("".join("\t".join(r) + "\r\n" for r in edited).encode("utf-8"))
+    out = tmp_path / "w1.jsonl"
+    res = _import(template, texts, out, test_toml)
+    assert res.exit_code == 0, res.output
+    records = read_jsonl(out)
+    assert [r["seq"] for r in records] == list(range(len(body)))
+    assert records[0]["stage"] == ["control"]
+    assert records[1]["stage"] == ["recruitment"] and records[1]["technology"] == ["clearnet"]
+    template.write_text(template.read_text(encoding="utf-8").replace("recruitment",
+                                                                     "Recruitment"),
+                        encoding="utf-8")
+    assert_user_error(_import(template, texts, out, test_toml), "unknown label 'Recruitment'")
+
+
+def test_data_import_refuses_a_document_edited_before_the_template(tmp_path: Path,
+                                                                   test_toml: Path):
+    texts, template = _templated(tmp_path, test_toml)
+    doc = texts / "news" / "a.txt"
+    doc.write_text("UPDATE:\n\n" + doc.read_text(encoding="utf-8"), encoding="utf-8")
+    assert_user_error(_import(template, texts, tmp_path / "w1.jsonl", test_toml),
+                      "does not match the document")
+    doc.unlink()
+    doc.mkdir()  # the .txt is a folder
+    assert_user_error(_import(template, texts, tmp_path / "w1.jsonl", test_toml),
+                      "no such file")
+
+
+def test_data_check_texts_folder_set_to_a_file(tmp_path: Path, test_toml: Path):
+    texts, template = _templated(tmp_path, test_toml)
+    out = tmp_path / "sentences" / "w1.jsonl"
+    assert _import(template, texts, out, test_toml).exit_code == 0
+    not_a_folder = tmp_path / "texts.txt"
+    not_a_folder.write_text("x", encoding="utf-8")
+    res = invoke("data", "check", out, "--config", _doc_toml(tmp_path, test_toml, not_a_folder))
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "annotation(s) that do not fit their text" in res.stdout
+
+
+def test_data_check_fingerprint_with_crlf_line_ends_still_matches(tmp_path: Path,
+                                                                   test_toml: Path):
+    texts, template = _templated(tmp_path, test_toml)
+    out = tmp_path / "sentences" / "w1.jsonl"
+    assert _import(template, texts, out, test_toml).exit_code == 0
+    prints = tmp_path / "prints.txt"
+    assert invoke("data", "fingerprint", texts / "news" / "a.txt", "--out", prints
+                  ).exit_code == 0
+    prints.write_bytes(prints.read_bytes().replace(b"\n", b"\r\n"))
+    res = invoke("data", "check", out, "--config", _doc_toml(tmp_path, test_toml, texts, prints))
+    assert res.exit_code == 1
+    assert "word sequence(s) shared with published text" in res.stdout
+
+
+def test_evaluate_on_the_sentences_of_a_single_document(tmp_path: Path, test_toml: Path,
+                                                        model_dir: Path):
+    texts, template = _templated(tmp_path, test_toml)
+    out = tmp_path / "w1.jsonl"
+    assert _import(template, texts, out, test_toml).exit_code == 0
+    res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
+                 tmp_path / "r", "--config", test_toml)
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["documents"]["n_documents"] == 1 and metrics["n_records"] == 4

@@ -242,3 +242,36 @@ def test_documents_are_split_whole_and_deterministically(corpus):
     assert len(train) + len(test) == len(sentences)
     again = split_documents(sentences, cfg)
     assert [p.id for p in again[0]] == [p.id for p in train]
+
+
+def test_fingerprint_with_two_sequence_lengths_is_refused(tmp_path: Path):
+    """BREAK (hostile-11): two fingerprint files of different n concatenated (or an edited
+    'n =' line) are read with the last n only: 8-word hashes are then compared with
+    5-word sequences, nothing can match, and the originality check passes silently."""
+    published = "Recruiters used Facebook to find women; the weather was mild that year."
+    eight = tmp_path / "eight.txt"
+    write_fingerprint(fingerprint([published], 8), eight, 8)
+    both = tmp_path / "both.txt"
+    both.write_text(eight.read_text(encoding="utf-8") + "n = 5\n", encoding="utf-8")
+    with pytest.raises(PipelineError, match="n = "):
+        read_fingerprint(both)
+
+
+@pytest.mark.parametrize("content", [b"n = abc\n", b"\xff\xfen\x00 \x00=\x00 \x008\x00"],
+                         ids=["n-not-a-number", "utf16"])
+def test_garbled_fingerprint_file_is_a_user_error(tmp_path: Path, content: bytes):
+    """BREAK (hostile-11): ValueError / UnicodeDecodeError escape read_fingerprint."""
+    bad = tmp_path / "f.txt"
+    bad.write_bytes(content)
+    with pytest.raises(PipelineError, match=r"f\.txt"):
+        read_fingerprint(bad)
+
+
+def test_by_document_with_a_seq_that_is_not_a_number_is_a_user_error(corpus):
+    """BREAK (hostile-11): by_document() sorts by int(seq): a traceback, not a message."""
+    cfg, path, _ = corpus
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records[0]["seq"] = "first"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    with pytest.raises(PipelineError, match="seq"):
+        check_documents(read_corpus([path], cfg.label_sets), cfg)
