@@ -135,6 +135,11 @@ def parse_line(line: str, path: Path, lineno: int, label_sets: Sequence[LabelSet
     return Passage(str(pid), text, labels, extra, str(path), lineno), []
 
 
+def groups_of(passages: Sequence[Passage]) -> list[str]:
+    """What must stay together in cross-validation: a sentence's document, else itself."""
+    return [str(p.extra.get("doc", f"\0{p.id}")) for p in passages]
+
+
 def label_matrix(passages: Sequence[Passage], config: Config) -> np.ndarray:
     """Binary matrix (passages x all labels in config order)."""
     columns = config.all_labels

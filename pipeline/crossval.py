@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.corpus import Passage, label_matrix
+from pipeline.corpus import Passage, groups_of, label_matrix
 from pipeline.evaluate import evaluate_passages
 from pipeline.metrics import fmt
 from pipeline.stratify import multilabel_kfold
@@ -33,7 +33,8 @@ def cross_validate(passages: Sequence[Passage], config: Config, k: int,
     Y = label_matrix(passages, config)
     check_label_counts(Y, config)
     folds = []
-    for n, (train_idx, test_idx) in enumerate(multilabel_kfold(Y, k, config.seed), 1):
+    for n, (train_idx, test_idx) in enumerate(
+            multilabel_kfold(Y, k, config.seed, groups_of(passages)), 1):
         say(f"fold {n}/{k}: training on {len(train_idx)} passages")
         model = fit_model([passages[i] for i in train_idx], config)
         folds.append(evaluate_passages(model, [passages[i] for i in test_idx]).metrics)

@@ -7,7 +7,7 @@ passages of the rarest remaining label first, each to the fold that most needs i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -48,10 +48,28 @@ def iterative_folds(Y: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
     return out
 
 
-def multilabel_kfold(Y: np.ndarray, n_splits: int, seed: int
+def multilabel_kfold(Y: np.ndarray, n_splits: int, seed: int,
+                     groups: Sequence[str] | None = None
                      ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(train_index, test_index)`` pairs like scikit-learn's splitters."""
-    folds = iterative_folds(Y, n_splits, seed)
+    """Yield ``(train_index, test_index)`` pairs like scikit-learn's splitters.
+
+    With ``groups`` (e.g. the document of each sentence), rows of a group stay in one
+    fold: groups are stratified by the labels any of their rows carries, so sentences
+    of one document never score each other out of fold.
+    """
+    if groups is None:
+        folds = iterative_folds(Y, n_splits, seed)
+    else:
+        names, index = np.unique(np.asarray(groups, dtype=object).astype(str),
+                                 return_index=False, return_inverse=True)
+        first = np.full(len(names), len(index))
+        np.minimum.at(first, index, np.arange(len(index)))
+        order = np.argsort(first, kind="stable")  # groups in order of first appearance
+        rank = np.empty(len(names), dtype=int)
+        rank[order] = np.arange(len(names))
+        G = np.zeros((len(names), Y.shape[1]), dtype=bool)
+        np.logical_or.at(G, rank[index], np.asarray(Y, dtype=bool))
+        folds = iterative_folds(G, n_splits, seed)[rank[index]]
     for f in range(n_splits):
         yield np.flatnonzero(folds != f), np.flatnonzero(folds == f)
 

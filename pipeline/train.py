@@ -19,7 +19,7 @@ import numpy as np
 from pipeline import __version__
 from pipeline.classifier import build_estimator
 from pipeline.config import Config
-from pipeline.corpus import Passage, fingerprint, label_matrix, read_corpus
+from pipeline.corpus import Passage, fingerprint, groups_of, label_matrix, read_corpus
 from pipeline.cues import CueMatcher, read_cues
 from pipeline.errors import collect
 from pipeline.metrics import all_metrics
@@ -75,7 +75,8 @@ def fit_model(passages: Sequence[Passage], config: Config,
 
     k = config.thresholds.cv_folds
     oof = np.zeros(Y.shape, dtype=float)
-    for fold, (train_idx, test_idx) in enumerate(multilabel_kfold(Y, k, config.seed), 1):
+    for fold, (train_idx, test_idx) in enumerate(
+            multilabel_kfold(Y, k, config.seed, groups_of(passages)), 1):
         say(f"cross-validation fold {fold}/{k}")
         est = _fit(_estimator(config, Y[train_idx]), whole.take(train_idx), Y[train_idx])
         rows = np.flatnonzero(np.isin(owners, test_idx))

@@ -71,3 +71,24 @@ def test_multilabel_split(Y: np.ndarray):
     assert (Y[test].sum(axis=0) > 0).all()
     again = multilabel_split(Y, 0.25, 7)
     assert np.array_equal(again[1], test)
+
+
+def test_grouped_folds_keep_each_group_in_one_fold():
+    rng = np.random.RandomState(0)
+    groups = [f"doc{i // 7}" for i in range(140)]  # 20 documents of 7 sentences
+    Y = (rng.rand(140, 4) < 0.2).astype(int)
+    seen = {}
+    for fold, (train, test) in enumerate(multilabel_kfold(Y, 5, seed=3, groups=groups)):
+        assert not {groups[i] for i in train} & {groups[i] for i in test}
+        for i in test:
+            assert seen.setdefault(groups[i], fold) == fold
+    assert len(seen) == 20
+
+
+def test_unique_groups_give_the_ungrouped_folds():
+    rng = np.random.RandomState(1)
+    Y = (rng.rand(60, 5) < 0.3).astype(int)
+    plain = [t.tolist() for _, t in multilabel_kfold(Y, 3, seed=7)]
+    grouped = [t.tolist() for _, t in multilabel_kfold(Y, 3, seed=7,
+                                                         groups=[f"p{i}" for i in range(60)])]
+    assert plain == grouped
