@@ -477,20 +477,31 @@ def data_import(
         cfg = load_config(config)
         records, moved = [], 0
         root = doc_root.resolve()
+        seen: dict[str, Path] = {}
+        target = out.resolve()
         for template in templates:
             source = text_of(template).resolve()
+            if target in (source, template.resolve()):
+                raise PipelineError(f"{out}: --out would replace the input {target}")
             try:
                 doc = source.relative_to(root).with_suffix("").as_posix()
             except ValueError:
                 raise PipelineError(f"{source}: not inside --doc-root {doc_root}") from None
+            if doc in seen:
+                raise PipelineError(f"{template}: document {doc} is already imported from "
+                                    f"{seen[doc]}")
+            seen[doc] = template
             result = import_template(template, cfg, doc=doc,
                                      register=register or source.parent.name, writer=writer)
             records.extend(result.records)
             moved += result.moved
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8", newline="\n") as fh:
-            for r in records:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        from pipeline.outputs import write_text
+        from pipeline.readers.base import os_reason
+
+        try:
+            write_text(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+        except OSError as err:
+            raise PipelineError(f"{out}: cannot write ({os_reason(err)})") from None
         typer.echo(f"{len(templates)} documents, {len(records)} sentences -> {out}"
                    + (f" ({moved} sentences re-segmented since the template)" if moved else ""))
 
@@ -525,6 +536,8 @@ def data_fingerprint(
             contents = [f.read_text(encoding="utf-8", errors="replace") for f in files]
         except OSError as err:
             raise PipelineError(f"{err.filename}: cannot read ({err.strerror})") from None
+        if out.resolve() in {f.resolve() for f in files}:
+            raise PipelineError(f"{out}: --out is one of the published texts; name a new file")
         hashes = fingerprint(contents, words)
         write_fingerprint(hashes, out, words, note=f"{len(files)} texts")
         typer.echo(f"{len(files)} texts, {len(hashes)} distinct {words}-word sequences -> {out}")

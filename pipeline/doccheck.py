@@ -47,12 +47,22 @@ def is_document_corpus(passages: Sequence[Passage]) -> bool:
 
 
 def by_document(passages: Sequence[Passage]) -> dict[str, list[Passage]]:
-    """Sentences grouped by document, in ``seq`` order."""
+    """Sentences grouped by document, in ``seq`` order; ``seq``, ``start`` and ``end``
+    must be whole numbers (a user error naming the record otherwise)."""
+    from pipeline.errors import PipelineError, collect, where
+
+    problems = [f"{where(p.path, p.line, key)}: expected a whole number, got "
+                f"{p.extra.get(key)!r}" for p in passages for key in ("seq", "start", "end")
+                if type(p.extra.get(key)) is not int]
+    if problems:
+        raise collect(problems, "invalid sentence records")
     docs: dict[str, list[Passage]] = defaultdict(list)
     for p in passages:
         docs[str(p.extra["doc"])].append(p)
     for sents in docs.values():
-        sents.sort(key=lambda p: int(p.extra.get("seq", 0)))
+        sents.sort(key=lambda p: p.extra["seq"])
+    if not all(p.extra.get("doc") for p in passages):
+        raise PipelineError("invalid sentence records: a record has an empty doc")
     return dict(docs)
 
 

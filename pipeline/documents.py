@@ -24,8 +24,12 @@ from pipeline.config import Config
 from pipeline.errors import PipelineError, collect, where
 from pipeline.preprocess import Preprocessor
 
-TEMPLATE_COLUMNS = ("seq", "start", "end", "stage", "technology", "text")
 TEMPLATE_SUFFIX = ".labels.tsv"
+
+
+def template_columns(cfg: Config) -> tuple[str, ...]:
+    """``seq, start, end``, one column per label set of the config, then ``text``."""
+    return ("seq", "start", "end", *(ls.name for ls in cfg.label_sets), "text")
 
 
 def read_document(path: Path) -> str:
@@ -58,27 +62,28 @@ def write_template(text: str, out: Path, cfg: Config, *, force: bool = False) ->
     from pipeline.outputs import atomic_writer
     from pipeline.readers.base import os_reason
 
-    if not force and _has_labels(out):
+    if not force and _has_labels(out, cfg):
         raise PipelineError(f"{out}: already holds labels; use --force to start it again")
     rows = segment(text, cfg)
+    empty = [""] * len(cfg.label_sets)
     try:
         with atomic_writer(out) as fh:
             writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-            writer.writerow(TEMPLATE_COLUMNS)
+            writer.writerow(template_columns(cfg))
             for seq, (start, end, sent) in enumerate(rows):
-                writer.writerow([seq, start, end, "", "", " ".join(sent.split())])
+                writer.writerow([seq, start, end, *empty, " ".join(sent.split())])
     except OSError as err:
         raise PipelineError(f"{out}: cannot write the template ({os_reason(err)})") from None
     return len(rows)
 
 
-def _has_labels(template: Path) -> bool:
+def _has_labels(template: Path, cfg: Config) -> bool:
     """Whether an existing template holds labels (an unreadable one might: an error)."""
     from pipeline.readers.base import os_reason
 
     try:
-        with template.open(encoding="utf-8", newline="") as fh:
-            return any((row.get("stage") or "").strip() or (row.get("technology") or "").strip()
+        with template.open(encoding="utf-8-sig", newline="") as fh:
+            return any(any((row.get(ls.name) or "").strip() for ls in cfg.label_sets)
                        for row in csv.DictReader(fh, delimiter="\t"))
     except FileNotFoundError:
         return False
@@ -117,7 +122,7 @@ def import_template(template: Path, cfg: Config, *, doc: str, register: str,
         raise PipelineError(f"{source}: no such file (the document of {template})")
     text = read_document(source)
     try:
-        with template.open(encoding="utf-8", newline="") as fh:
+        with template.open(encoding="utf-8-sig", newline="") as fh:  # a BOM is no column
             rows = list(csv.DictReader(fh, delimiter="\t"))
     except FileNotFoundError as err:
         raise PipelineError(f"{err.filename}: no such file") from None
@@ -128,14 +133,23 @@ def import_template(template: Path, cfg: Config, *, doc: str, register: str,
         raise collect(problems, f"{template}: invalid template")
     new = segment(text, cfg)
     labels: list[dict[str, set[str]]] = [{s.name: set() for s in cfg.label_sets} for _ in new]
+    covered = [False] * len(new)
     moved = 0
     for start, end, labs in old:
         target = _majority(start, end, new)
         if target is None:
             continue  # only whitespace or punctuation now outside every sentence
+        covered[target] = True
         moved += (new[target][0], new[target][1]) != (start, end)
         for set_name, values in labs.items():
             labels[target][set_name] |= values
+    missing = [i for i, ok in enumerate(covered) if not ok]
+    if missing:  # never let an unannotated sentence pass as "no label"
+        s, e, sent = new[missing[0]]
+        raise PipelineError(
+            f"{template}: {len(missing)} sentence(s) of {source} have no template row, "
+            f"first at {s}-{e} ({' '.join(sent.split())[:60]!r}); was a row deleted or "
+            "the document edited? segment it again")
     records = [{"id": f"{doc}#{seq}", "doc": doc, "seq": seq, "start": s, "end": e,
                 "text": sent,
                 **{ls.name: [lab for lab in ls.labels if lab in labels[seq][ls.name]]
@@ -149,7 +163,7 @@ def _parse_rows(rows: Sequence[dict[str, str]], text: str, template: Path, cfg: 
                 ) -> tuple[list[tuple[int, int, dict[str, set[str]]]], list[str]]:
     out, problems = [], []
     for line, row in enumerate(rows, 2):
-        missing = [c for c in TEMPLATE_COLUMNS if row.get(c) is None]
+        missing = [c for c in template_columns(cfg) if row.get(c) is None]
         if missing:
             problems.append(f"{where(template, line, missing[0])}: missing column")
             continue

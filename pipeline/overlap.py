@@ -42,12 +42,18 @@ def fingerprint(texts: Iterable[str], n: int) -> set[str]:
 
 
 def write_fingerprint(hashes: set[str], out: Path, n: int, note: str = "") -> None:
-    """Write hashes sorted, one per line, after a header naming ``n``."""
+    """Write hashes sorted, one per line, after a header naming ``n`` (atomically)."""
+    from pipeline.outputs import write_text
+    from pipeline.readers.base import os_reason
+
     header = [f"# {n}-word sequence hashes (blake2b-64) of published texts; no text kept"]
     if note:
         header.append(f"# {note}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join([*header, f"n = {n}", *sorted(hashes)]) + "\n", encoding="utf-8")
+    try:
+        write_text(out, "\n".join([*header, f"n = {n}", *sorted(hashes)]) + "\n")
+    except OSError as err:
+        raise PipelineError(f"{out}: cannot write the fingerprint file ({os_reason(err)})"
+                            ) from None
 
 
 def read_fingerprint(path: Path) -> tuple[int, set[str]]:
@@ -56,12 +62,19 @@ def read_fingerprint(path: Path) -> tuple[int, set[str]]:
         lines = path.read_text(encoding="utf-8").split("\n")
     except OSError as err:
         raise PipelineError(f"{path}: cannot read the fingerprint file ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{path}: not a fingerprint file (not UTF-8 text)") from None
     n, hashes = 0, set()
     for lineno, line in enumerate(lines, 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("n = "):
+            if n:  # two files of different lengths glued together would match nothing
+                raise PipelineError(f"{path}:{lineno}: a second 'n = ' line; one fingerprint "
+                                    "file holds one sequence length")
+            if not line[4:].strip().isdigit() or int(line[4:]) < 1:
+                raise PipelineError(f"{path}:{lineno}: 'n = ' needs a whole number >= 1")
             n = int(line[4:])
         elif re.fullmatch(r"[0-9a-f]{16}", line):
             hashes.add(line)
