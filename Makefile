@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install the project with its dev tools
 
-$(MODEL)/model.json: $(STAMP) $(DOC_SPLITS)/train.jsonl $(SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
+$(MODEL)/model.json: $(STAMP) $(DOC_SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
 
 run: $(MODEL)/model.json  ## set up, train the default model if needed, label data/examples
@@ -39,7 +39,8 @@ evaluate: $(MODEL)/model.json  ## sentence- and document-level reports: document
 	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(DOC_SPLITS)/test.jsonl --report-dir reports/eval --gate
 	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(DOC_HOLDOUT) --report-dir reports/holdout
 	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(SPLITS)/test.jsonl --report-dir reports/eval-passages
-	$(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout-passages
+	@if [ -f $(HOLDOUT) ]; then \
+	  $(BIN)/trafficlens evaluate --model $(MODEL) --data $(HOLDOUT) --report-dir reports/holdout-passages; fi
 
 predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl

@@ -18,9 +18,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.config import load_config
-from pipeline.corpus import Passage, read_corpus
-from pipeline.doccheck import by_document
+from pipeline.corpus import Passage, by_document, read_corpus
 from pipeline.evaluate import evaluate_passages
+from pipeline.metrics import fmt
 from pipeline.train import fit_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +92,7 @@ def main() -> None:
              "sentences'.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
-        lines.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v)
+        lines.append("| " + " | ".join(fmt(v) if v is None or isinstance(v, float) else str(v)
                                        for v in row) + " |")
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -123,7 +123,11 @@ def evaluate(
     Writes metrics.json, report.md, a self-contained report.html and PNG plots. With
     --cv K it cross-validates the config instead and reports mean ± std per metric.
 
-    Example: trafficlens evaluate --model models/default --data data/splits/test.jsonl --gate
+    Sentences of whole documents (records with a doc field) are also scored as
+    documents, each scored whole as predict scores it.
+
+    Example: trafficlens evaluate --model models/default --data
+    data/documents/splits/test.jsonl --gate
     """
     from pipeline.config import load_config, parse_overrides
     from pipeline.corpus import read_corpus
@@ -281,9 +285,9 @@ def data_check(
     Example: trafficlens data check data/corpus
     """
     from pipeline.config import load_config
-    from pipeline.corpus import read_corpus
+    from pipeline.corpus import is_document_corpus, read_corpus
     from pipeline.datacheck import check_corpus, format_check
-    from pipeline.doccheck import check_documents, format_document_check, is_document_corpus
+    from pipeline.doccheck import check_documents, format_document_check
 
     with user_errors():
         cfg = load_config(config)
@@ -317,8 +321,7 @@ def data_split(
     Example: trafficlens data split data/corpus --out-dir data/splits
     """
     from pipeline.config import load_config
-    from pipeline.corpus import read_corpus
-    from pipeline.doccheck import by_document, is_document_corpus
+    from pipeline.corpus import by_document, is_document_corpus, read_corpus
     from pipeline.outputs import check_writable_dir
     from pipeline.split import split_documents, split_passages, starter_subset, write_jsonl
 
@@ -521,6 +524,7 @@ def data_fingerprint(
     Example: trafficlens data fingerprint reading/ docs/labeling-guide.md \
     --out data/documents/provenance/published_8grams.txt
     """
+    from pipeline.documents import read_document
     from pipeline.overlap import fingerprint, write_fingerprint
 
     with user_errors():
@@ -532,12 +536,9 @@ def data_fingerprint(
                 files.append(path)
             else:
                 raise PipelineError(f"{path}: no such file or directory")
-        try:
-            contents = [f.read_text(encoding="utf-8", errors="replace") for f in files]
-        except OSError as err:
-            raise PipelineError(f"{err.filename}: cannot read ({err.strerror})") from None
         if out.resolve() in {f.resolve() for f in files}:
             raise PipelineError(f"{out}: --out is one of the published texts; name a new file")
+        contents = [read_document(f) for f in files]  # decoded as documents are
         hashes = fingerprint(contents, words)
         write_fingerprint(hashes, out, words, note=f"{len(files)} texts")
         typer.echo(f"{len(files)} texts, {len(hashes)} distinct {words}-word sequences -> {out}")
@@ -558,7 +559,7 @@ def data_segment(
     (labels joined with ";"), and the sentence text. The file is decoded as predict
     decodes it, so the offsets are predict's.
 
-    Example: trafficlens data segment data/documents/news/arrest_report.txt
+    Example: trafficlens data segment data/documents/texts/news/arrest_report.txt
     """
     from pipeline.config import load_config
     from pipeline.documents import read_document, write_template

@@ -376,6 +376,13 @@ def _validate(name: str, cfg: Config) -> None:
     for key, share in (("data", cfg.data.test_size), ("documents", cfg.documents.test_size)):
         if not 0 < share < 1:
             raise PipelineError(f"{name}: {key}.test_size: must be between 0 and 1")
+    d = cfg.documents
+    for key, value in (("shingle_chars", d.shingle_chars),
+                       ("duplicate_sentence_words", d.duplicate_sentence_words)):
+        if value < 1:
+            raise PipelineError(f"{name}: documents.{key}: must be >= 1, got {value}")
+    if not 0 < d.near_duplicate_jaccard <= 1:
+        raise PipelineError(f"{name}: documents.near_duplicate_jaccard: must be in (0, 1]")
     names = [s.name for s in cfg.label_sets]
     if len(set(names)) != len(names):
         raise PipelineError(f"{name}: duplicate label set name")

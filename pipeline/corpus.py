@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,6 +134,37 @@ def parse_line(line: str, path: Path, lineno: int, label_sets: Sequence[LabelSet
     known = {"id", "text", *(s.name for s in label_sets)}
     extra = {k: v for k, v in record.items() if k not in known}
     return Passage(str(pid), text, labels, extra, str(path), lineno), []
+
+
+def is_document_corpus(passages: Sequence[Passage]) -> bool:
+    """Whether the records are sentences of documents (they name their ``doc``); a mix
+    of sentences and passages is an error, since a split or check would treat the
+    documents' sentences as unrelated passages."""
+    with_doc = sum("doc" in p.extra for p in passages)
+    if 0 < with_doc < len(passages):
+        example = next(p for p in passages if "doc" not in p.extra)
+        raise PipelineError(f"{example.path}:{example.line}: a passage without 'doc' among "
+                            f"{with_doc} sentences of documents; keep passages and document "
+                            "sentences in separate runs")
+    return bool(passages) and with_doc == len(passages)
+
+
+def by_document(passages: Sequence[Passage]) -> dict[str, list[Passage]]:
+    """Sentences grouped by document, in ``seq`` order; ``seq``, ``start`` and ``end``
+    must be whole numbers (a user error naming the record otherwise)."""
+    problems = [f"{where(p.path, p.line, key)}: expected a whole number, got "
+                f"{p.extra.get(key)!r}" for p in passages for key in ("seq", "start", "end")
+                if type(p.extra.get(key)) is not int]
+    if problems:
+        raise collect(problems, "invalid sentence records")
+    if not all(p.extra.get("doc") for p in passages):
+        raise PipelineError("invalid sentence records: a record has an empty doc")
+    docs: dict[str, list[Passage]] = defaultdict(list)
+    for p in passages:
+        docs[str(p.extra["doc"])].append(p)
+    for sents in docs.values():
+        sents.sort(key=lambda p: p.extra["seq"])
+    return dict(docs)
 
 
 def groups_of(passages: Sequence[Passage]) -> list[str]:

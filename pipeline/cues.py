@@ -54,13 +54,22 @@ def _load(path: Path) -> dict:
 def read_precision_rule(path: Path) -> PrecisionRule:
     """The cue file's ``[precision]`` table (defaults where it has none)."""
     table = _load(path).get(PRECISION_TABLE, {})
-    try:
-        rule = PrecisionRule(float(table.get("min_precision", 0.5)),
-                             int(table.get("min_matches", 5)),
-                             frozenset(str(t) for t in table.get("exempt", [])))
-    except (TypeError, ValueError) as err:
-        raise PipelineError(f"{path}: [{PRECISION_TABLE}]: {err}") from None
-    return rule
+    where_ = f"{path}: [{PRECISION_TABLE}]"
+    if not isinstance(table, dict):
+        raise PipelineError(f"{where_}: expected a table (min_precision, min_matches, exempt)")
+    unknown = sorted(set(table) - {"min_precision", "min_matches", "exempt"})
+    if unknown:
+        raise PipelineError(f"{where_}: unknown key {unknown[0]!r} "
+                            "(known: min_precision, min_matches, exempt)")
+    share, matches = table.get("min_precision", 0.5), table.get("min_matches", 5)
+    exempt = table.get("exempt", [])
+    if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 <= share <= 1:
+        raise PipelineError(f"{where_}: min_precision: expected a number from 0 to 1")
+    if not isinstance(matches, int) or isinstance(matches, bool) or matches < 1:
+        raise PipelineError(f"{where_}: min_matches: expected a whole number >= 1")
+    if not isinstance(exempt, list) or not all(isinstance(t, str) for t in exempt):
+        raise PipelineError(f"{where_}: exempt: expected a list of \"set.label:term\" strings")
+    return PrecisionRule(float(share), matches, frozenset(exempt))
 
 
 def read_cues(path: Path, config: Config) -> dict[str, list[str]]:

@@ -9,13 +9,13 @@ published text (:mod:`pipeline.overlap`).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import Config
-from pipeline.corpus import Passage
+from pipeline.corpus import Passage, by_document
 from pipeline.datacheck import near_duplicate_pairs
 
 
@@ -39,31 +39,6 @@ class DocumentCheck:
     @property
     def ok(self) -> bool:
         return not self.failures
-
-
-def is_document_corpus(passages: Sequence[Passage]) -> bool:
-    """Whether the records are sentences of documents (they all name their ``doc``)."""
-    return bool(passages) and all("doc" in p.extra for p in passages)
-
-
-def by_document(passages: Sequence[Passage]) -> dict[str, list[Passage]]:
-    """Sentences grouped by document, in ``seq`` order; ``seq``, ``start`` and ``end``
-    must be whole numbers (a user error naming the record otherwise)."""
-    from pipeline.errors import PipelineError, collect, where
-
-    problems = [f"{where(p.path, p.line, key)}: expected a whole number, got "
-                f"{p.extra.get(key)!r}" for p in passages for key in ("seq", "start", "end")
-                if type(p.extra.get(key)) is not int]
-    if problems:
-        raise collect(problems, "invalid sentence records")
-    docs: dict[str, list[Passage]] = defaultdict(list)
-    for p in passages:
-        docs[str(p.extra["doc"])].append(p)
-    for sents in docs.values():
-        sents.sort(key=lambda p: p.extra["seq"])
-    if not all(p.extra.get("doc") for p in passages):
-        raise PipelineError("invalid sentence records: a record has an empty doc")
-    return dict(docs)
 
 
 def check_documents(passages: Sequence[Passage], config: Config) -> DocumentCheck:

@@ -8,8 +8,9 @@ the original text); :func:`write_template` writes them as a TSV to fill in, and
 
 If the splitter changed since the template was written, the labels move to the new
 sentences: each old sentence goes to the new sentence holding most of its characters,
-and a new sentence carries the union of the labels of the old ones it received (a
-merge of two old sentences keeps the labels of both).
+each new sentence takes the old sentence holding most of it, and a new sentence
+carries the union of the labels it received (two merged sentences keep the labels of
+both; the parts of a split sentence each keep its labels).
 """
 
 from __future__ import annotations
@@ -134,15 +135,22 @@ def import_template(template: Path, cfg: Config, *, doc: str, register: str,
     new = segment(text, cfg)
     labels: list[dict[str, set[str]]] = [{s.name: set() for s in cfg.label_sets} for _ in new]
     covered = [False] * len(new)
-    moved = 0
-    for start, end, labs in old:
+    sources: list[set[int]] = [set() for _ in new]  # old rows whose labels each one gets
+    for k, (start, end, _) in enumerate(old):  # merged: an old row goes where most of it is
         target = _majority(start, end, new)
-        if target is None:
-            continue  # only whitespace or punctuation now outside every sentence
-        covered[target] = True
-        moved += (new[target][0], new[target][1]) != (start, end)
-        for set_name, values in labs.items():
-            labels[target][set_name] |= values
+        if target is not None:
+            sources[target].add(k)
+    for i, (start, end, _) in enumerate(new):  # split: a part takes the row it came from
+        holder = _majority(start, end, old)
+        if holder is not None:
+            sources[i].add(holder)
+    moved = 0
+    for i, ks in enumerate(sources):
+        covered[i] = bool(ks)
+        moved += any((old[k][0], old[k][1]) != new[i][:2] for k in ks)
+        for k in ks:
+            for set_name, values in old[k][2].items():
+                labels[i][set_name] |= values
     missing = [i for i, ok in enumerate(covered) if not ok]
     if missing:  # never let an unannotated sentence pass as "no label"
         s, e, sent = new[missing[0]]
@@ -192,8 +200,9 @@ def _parse_rows(rows: Sequence[dict[str, str]], text: str, template: Path, cfg: 
     return out, problems
 
 
-def _majority(start: int, end: int, sentences: Sequence[tuple[int, int, str]]) -> int | None:
-    """Index of the sentence that holds most of ``[start, end)`` (None if none overlaps)."""
+def _majority(start: int, end: int, sentences: Sequence[tuple[int, int, Any]]) -> int | None:
+    """Index of the span (sorted ``(start, end, ...)``) that holds most of ``[start, end)``
+    (None if none overlaps)."""
     best, best_overlap = None, 0
     for i, (s, e, _) in enumerate(sentences):
         if s >= end:

@@ -6,10 +6,11 @@ input order, with a bounded number of batches in flight so memory stays flat.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import multiprocessing.connection
 import os
 import tempfile
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,7 +27,6 @@ Batch = list[Document]
 Records = list[dict[str, Any]]
 
 _WORKER_MODELS: dict[str, TraffickingModel] = {}
-PARENT_CHECK_SECONDS = 0.5  # how often a worker process checks that its parent lives
 
 
 def classify_batch(model: TraffickingModel, batch: Batch, level: str,
@@ -36,18 +36,22 @@ def classify_batch(model: TraffickingModel, batch: Batch, level: str,
                                   batch_size=max(1, len(batch))))
 
 
-def _init_worker(model_dir: str, parent: int) -> None:
-    _exit_with_parent(parent)
+def _init_worker(model_dir: str) -> None:
+    _exit_with_parent()
     _WORKER_MODELS["local"] = load_model(Path(model_dir))
 
 
-def _exit_with_parent(parent: int) -> None:
-    """End this worker process when ``parent`` is gone (killed with -9 or SIGTERM, it
-    cannot shut its pool down; a worker waiting for work would wait forever)."""
+def _exit_with_parent() -> None:
+    """End this worker process when the process that started it is gone (killed with -9
+    or SIGTERM, it cannot shut its pool down; a worker waiting for work would wait
+    forever). Watches multiprocessing's parent sentinel, which works for every start
+    method (fork, spawn, forkserver: a forkserver worker's OS parent is the server)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
+        multiprocessing.connection.wait([parent.sentinel])
         os._exit(1)
 
     threading.Thread(target=watch, name="trafficlens-parent-watch", daemon=True).start()
@@ -96,7 +100,7 @@ def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir:
             yield classify_batch(model, batch, level, evidence)
     else:
         with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
-                                 initargs=(str(model_dir), os.getpid())) as pool:
+                                 initargs=(str(model_dir),)) as pool:
             yield from _ordered(lambda b: pool.submit(_local_worker, b, level, evidence),
                                 batches, 2 * n_jobs)
 

@@ -51,13 +51,20 @@ _NOT_PLURAL_ENDINGS = ("ss", "us", "is", "ics", "ous", "ys", "ws")
 LEMMA_FIXES = {"number": "number"}  # the table maps it to "numb"
 
 
+def clean(text: str) -> str:
+    """Replace lone surrogates (from broken input) with U+FFFD, one character for one,
+    so the text can be encoded and every offset still points into the original."""
+    return SURROGATE.sub("\ufffd", text)
+
+
 class NormalText(NamedTuple):
-    """A normalised text and, when characters were dropped, each character's offset in
-    the original (``index[i]`` is where ``text[i]`` came from; one extra entry maps the
-    end). ``index`` is None when offsets are unchanged."""
+    """A normalised text and, when characters were dropped or composed, where each of
+    its characters came from: ``text[i]`` stands for ``original[index[i]:ends[i]]``.
+    Both are None when offsets are unchanged."""
 
     text: str
     index: np.ndarray | None
+    ends: np.ndarray | None = None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original text's span for ``text[start:end]`` (end exclusive)."""
@@ -65,7 +72,7 @@ class NormalText(NamedTuple):
             return start, end
         if end <= start:
             return int(self.index[start]), int(self.index[start])
-        return int(self.index[start]), int(self.index[end - 1]) + 1
+        return int(self.index[start]), int(self.ends[end - 1])
 
 
 def normalize_text(text: str) -> NormalText:
@@ -86,7 +93,8 @@ def normalize_text(text: str) -> NormalText:
         return NormalText(text, None)
     keep = np.ones(len(text) + 1, dtype=bool)
     keep[[m.start() for m in INVISIBLE.finditer(text)]] = False
-    return NormalText(INVISIBLE.sub("", text), np.flatnonzero(keep))
+    index = np.flatnonzero(keep)
+    return NormalText(INVISIBLE.sub("", text), index, index + 1)
 
 
 def _composed(text: str) -> NormalText:
@@ -94,6 +102,7 @@ def _composed(text: str) -> NormalText:
     where each output character came from."""
     out: list[str] = []
     index: list[int] = []
+    ends: list[int] = []
     start = 0
     for i in range(1, len(text) + 1):  # a cluster is a base character and its marks
         if i < len(text) and unicodedata.combining(text[i]):
@@ -102,10 +111,24 @@ def _composed(text: str) -> NormalText:
         if cluster:
             piece = unicodedata.normalize("NFC", cluster)
             out.append(piece)
-            index.extend(range(start, start + len(piece)))  # composed: fewer characters
+            # every character of the piece stands for the whole cluster: a composed
+            # accent keeps its combining mark inside the span, an expanded one its base
+            first = start
+            while INVISIBLE.match(text[first]):  # the cluster has a visible character
+                first += 1
+            index.extend([first] * len(piece))
+            ends.extend([_cluster_end(text, first, i)] * len(piece))
         start = i
     index.append(len(text))
-    return NormalText("".join(out), np.array(index))
+    ends.append(len(text))
+    return NormalText("".join(out), np.array(index), np.array(ends))
+
+
+def _cluster_end(text: str, start: int, stop: int) -> int:
+    """End of a cluster without its trailing invisible characters."""
+    while stop > start + 1 and INVISIBLE.match(text[stop - 1]):
+        stop -= 1
+    return stop
 
 
 def keeps_identity(word: str) -> bool:

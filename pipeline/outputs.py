@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from pipeline.errors import PipelineError
-from pipeline.preprocess import clean
+from pipeline.normalize import clean
 
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

@@ -43,7 +43,7 @@ from spacy.util import compile_infix_regex, compile_suffix_regex
 
 from pipeline.config import Preprocess
 from pipeline.errors import PipelineError
-from pipeline.normalize import ALNUM_NAME, SURROGATE, NormalText, normalize_text, word_form
+from pipeline.normalize import ALNUM_NAME, NormalText, normalize_text, word_form
 
 #: Bump when the normal form changes, so cached preprocessing is not reused.
 NORMALIZER_VERSION = "3"
@@ -71,10 +71,6 @@ REFERENCES = ("al", "No", "Nos", "pp", "p", "para", "paras", "cf", "vol",
 LIST_MARK = re.compile(r"^(?:[0-9]{1,3}|[a-z]|[ivx]{1,4})$")
 
 
-def clean(text: str) -> str:
-    """Replace lone surrogates (from broken input) with U+FFFD, one character for one,
-    so the text can be encoded and every offset still points into the original."""
-    return SURROGATE.sub("\ufffd", text)
 
 
 class Sentence(NamedTuple):
@@ -131,7 +127,7 @@ def sentence_starts(doc: Doc, final: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _abbreviation_hashes(vocab) -> tuple[np.ndarray, np.ndarray, np.uint64]:
+def _abbreviation_hashes(vocab) -> tuple[np.ndarray, np.ndarray, np.uint64, np.ndarray]:
     add = vocab.strings.add
     return (np.array([add(w) for w in TITLES], dtype=np.uint64),
             np.array([add(w) for w in REFERENCES], dtype=np.uint64),

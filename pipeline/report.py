@@ -102,7 +102,7 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     if docs:
         blocks += [("h", 2, "Documents"),
                    ("p", f"The {docs['n_documents']} documents these sentences come from, each "
-                         "scored as `predict` scores a document; a document's gold labels are "
+                         "scored as predict scores a document; a document's gold labels are "
                          "the union of its sentences' labels.")]
         doc_rows = []
         for s in _sets(docs):

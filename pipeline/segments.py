@@ -41,8 +41,10 @@ class SegmentMaker:
         """One segment per sentence, plus the index of the text each belongs to."""
         seg_texts, seg_tokens, owners, rows = [], [], [], []
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
+            normal = normalize_text(text)  # once per text; per sentence only if it moved
             for s in sents:
-                seg_texts.append(normalize_text(text[s.start:s.end]).text)
+                seg_texts.append(normal.text[s.start:s.end] if normal.index is None
+                                 else normalize_text(text[s.start:s.end]).text)
                 seg_tokens.append(" ".join(s.tokens))
                 owners.append(i)
                 rows.append(self.cue_matcher.counts(s.tokens))

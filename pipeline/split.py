@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.corpus import Passage, label_matrix
+from pipeline.corpus import Passage, by_document, label_matrix
 from pipeline.outputs import atomic_writer
 from pipeline.stratify import multilabel_split
 
@@ -33,8 +33,6 @@ def split_documents(sentences: Sequence[Passage], config: Config
                     ) -> tuple[list[Passage], list[Passage]]:
     """Deterministic split of whole documents (``doc`` field), stratified by the labels
     each document carries anywhere and by register; ``documents.test_size`` of them."""
-    from pipeline.doccheck import by_document
-
     docs = by_document(sentences)
     names = sorted(docs)
     Y = np.array([label_matrix(docs[d], config).max(axis=0) for d in names], dtype=np.int8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -43,3 +44,22 @@ def test_workers_exit_when_the_parent_is_killed(model_dir: Path, tmp_path: Path,
         for p in [*workers, parent]:
             with contextlib.suppress(psutil.Error):
                 p.kill()
+
+
+def _watched_pid() -> int:
+    return os.getpid()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_parent_watch_keeps_live_workers_for_every_start_method(method: str):
+    """A forkserver worker's OS parent is the server, not the caller: the watch must not
+    take that for a dead parent (every worker exited at once before)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from pipeline.engines import _exit_with_parent
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method),
+                             initializer=_exit_with_parent) as pool:
+        pids = [pool.submit(_watched_pid).result(timeout=60) for _ in range(4)]
+    assert all(pid != os.getpid() for pid in pids)

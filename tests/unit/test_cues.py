@@ -176,3 +176,20 @@ def test_shipped_cues_load_and_ambiguous_words_are_phrases(config: Config,
                  "The platform for dialogue met.", "He has a criminal record.",
                  "Staff monitor the budget.", "Abuse of a position of vulnerability."]:
         assert matcher.matches(preprocessor.tokens(text)) == {}, text
+
+
+@pytest.mark.parametrize(("table", "fragment"), [
+    ("precision = 0.5\n", "expected a table"),
+    ("[precision]\nexempt = \"stage.control:debt\"\n", "exempt: expected a list"),
+    ("[precision]\nmin_precision = 5\n", "min_precision: expected a number from 0 to 1"),
+    ("[precision]\nmin_matches = 0\n", "min_matches: expected a whole number"),
+    ("[precision]\nmin_precison = 0.5\n", "unknown key 'min_precison'"),
+])
+def test_bad_precision_rule_is_a_user_error(tmp_path: Path, table: str, fragment: str):
+    from pipeline.cues import read_precision_rule
+
+    path = tmp_path / "cues.toml"
+    path.write_text(table, encoding="utf-8")
+    with pytest.raises(PipelineError) as err:
+        read_precision_rule(path)
+    assert fragment in str(err.value) and str(path) in str(err.value)

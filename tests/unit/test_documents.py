@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-from pipeline.corpus import read_corpus
-from pipeline.doccheck import by_document, check_documents, is_document_corpus
+from pipeline.corpus import by_document, is_document_corpus, read_corpus
+from pipeline.doccheck import check_documents
 from pipeline.documents import import_template, segment, write_template
 from pipeline.errors import PipelineError
 from pipeline.overlap import fingerprint, read_fingerprint, shared, write_fingerprint
@@ -111,7 +111,7 @@ def test_import_moves_labels_when_the_splitter_changed(tmp_path: Path, config: C
                                                    "Others disagree."]
     assert result.records[0]["stage"] == ["recruitment"]
     assert result.records[0]["technology"] == ["clearnet", "ai"]  # in label-set order
-    assert result.records[1]["stage"] == [] and result.moved == 2
+    assert result.records[1]["stage"] == [] and result.moved == 1  # one sentence changed
 
 
 def test_import_reports_every_template_problem(tmp_path: Path, config: Config):
@@ -275,3 +275,26 @@ def test_by_document_with_a_seq_that_is_not_a_number_is_a_user_error(corpus):
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     with pytest.raises(PipelineError, match="seq"):
         check_documents(read_corpus([path], cfg.label_sets), cfg)
+
+
+def test_import_gives_each_part_of_a_split_sentence_its_labels(tmp_path: Path,
+                                                               config: Config):
+    """A template from a splitter that kept 'He said no. Then he left.' as one sentence:
+    both of today's sentences keep its labels; the quote that moves between sentences
+    does not carry labels across."""
+    text = 'He said no. Then he left. She asked. "Why not?"'
+    (tmp_path / "d.txt").write_text(text, encoding="utf-8")
+    quote = text.index('"')
+    template = tmp_path / "d.labels.tsv"
+    template.write_text(
+        "seq\tstart\tend\tstage\ttechnology\ttext\n"
+        f"0\t0\t25\tcontrol\ttelephone\t{text[0:25]}\n"
+        f"1\t26\t{quote + 1}\t\t\t{text[26:quote + 1]}\n"
+        f"2\t{quote + 1}\t{len(text)}\trecruitment\t\t{text[quote + 1:]}\n",
+        encoding="utf-8")
+    result = import_template(template, config, doc="d", register="news", writer="w")
+    got = [(r["text"], r["stage"], r["technology"]) for r in result.records]
+    assert got == [("He said no.", ["control"], ["telephone"]),
+                   ("Then he left.", ["control"], ["telephone"]),
+                   ("She asked.", [], []),
+                   ('"Why not?"', ["recruitment"], [])]

@@ -193,3 +193,15 @@ def test_offsets_slice_the_original_with_invisible_characters_at_piece_cuts(
     if max_chars == 900_000:
         assert [text[s.start:s.end] for s in sents][-1] == "e\u200bn\u200bd"
         assert [s.tokens for s in sents][-1] == ("end",)
+
+
+@pytest.mark.parametrize("text", ["She met him at the cafe\u0301", "cafe\u0301\u200b. Next one.",
+                                  "\u200bcafe\u0301 and more."])
+def test_spans_keep_a_trailing_combining_mark(preprocessor: Preprocessor, text: str):
+    sents = next(preprocessor.stream([text]))
+    first = text[sents[0].start:sents[0].end]
+    assert "cafe\u0301" in first  # the combining mark stays inside the span
+    assert first[0] != "\u200b" and first[-1] != "\u200b"
+    normal = normalize_text(text)
+    assert text[slice(*normal.original_span(0, len(normal.text)))].strip("\u200b") == \
+        text.strip("\u200b")
