@@ -122,15 +122,22 @@ def check_corpus(passages: Sequence[Passage], config: Config) -> CheckResult:
     return result
 
 
+def label_table(label_counts: dict[str, dict[str, int]], unlabeled: dict[str, float],
+                n: int, unit: str) -> list[str]:
+    """Positives and share per label, and the share without a label, per set."""
+    out = [f"{'label':28s} {unit:>9s} {'share':>7s}"]
+    for set_name, labs in label_counts.items():
+        for lab, c in labs.items():
+            out.append(f"{set_name + '.' + lab:28s} {c:9d} {c / max(n, 1):7.1%}")
+        out.append(f"{set_name + ' (no label)':28s} {round(unlabeled[set_name] * n):9d} "
+                   f"{unlabeled[set_name]:7.1%}")
+    return out
+
+
 def format_check(result: CheckResult) -> str:
     """The tables and findings ``data check`` prints."""
-    out = [f"passages: {result.n}", "", f"{'label':28s} {'positives':>9s} {'share':>7s}"]
-    for set_name, labs in result.label_counts.items():
-        for lab, c in labs.items():
-            out.append(f"{set_name + '.' + lab:28s} {c:9d} {c / max(result.n, 1):7.1%}")
-        out.append(f"{set_name + ' (no label)':28s} "
-                   f"{round(result.unlabeled_share[set_name] * result.n):9d} "
-                   f"{result.unlabeled_share[set_name]:7.1%}")
+    out = [f"passages: {result.n}", "",
+           *label_table(result.label_counts, result.unlabeled_share, result.n, "positives")]
     out += ["", f"{'register':28s} {'passages':>9s}"]
     out += [f"{r:28s} {c:9d}" for r, c in result.registers.items()]
     out += ["", f"exact duplicates: {len(result.exact_duplicates)}",

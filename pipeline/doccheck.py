@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.config import Config
 from pipeline.corpus import Passage, by_document
-from pipeline.datacheck import near_duplicate_pairs
+from pipeline.datacheck import label_table, near_duplicate_pairs
 
 
 @dataclass
@@ -144,13 +144,7 @@ def _failures(r: DocumentCheck, config: Config) -> None:
 def format_document_check(r: DocumentCheck) -> str:
     """The tables and findings ``data check`` prints for a document corpus."""
     out = [f"documents: {r.n_documents}, sentences: {r.n_sentences}", "",
-           f"{'label':28s} {'sentences':>9s} {'share':>7s}"]
-    for set_name, labs in r.label_counts.items():
-        for lab, c in labs.items():
-            out.append(f"{set_name + '.' + lab:28s} {c:9d} {c / max(r.n_sentences, 1):7.1%}")
-        out.append(f"{set_name + ' (no label)':28s} "
-                   f"{round(r.set_unlabeled_share[set_name] * r.n_sentences):9d} "
-                   f"{r.set_unlabeled_share[set_name]:7.1%}")
+           *label_table(r.label_counts, r.set_unlabeled_share, r.n_sentences, "sentences")]
     out.append(f"{'(no label at all)':28s} {round(r.unlabeled_share * r.n_sentences):9d} "
                f"{r.unlabeled_share:7.1%}")
     out += ["", f"{'register':28s} {'documents':>9s}"]

@@ -165,30 +165,32 @@ def compare(metrics: dict[str, Any], old_path: Path, tolerance: float) -> dict[s
             "drops": sum(r["drop"] for r in rows)}
 
 
+def _macro_gates(figures: dict[str, Any], minimums: dict[str, float], prefix: str
+                 ) -> list[str]:
+    """Label sets of ``figures`` whose macro-F1 is below its minimum (or undefined)."""
+    failures = []
+    for set_name, minimum in minimums.items():
+        value = figures.get(set_name, {}).get("macro_f1")
+        if set_name not in figures:
+            failures.append(f"{prefix}{set_name}: no such label set in the metrics")
+        elif value is None:
+            failures.append(f"{prefix}{set_name} macro-F1 n/a (no label has support in the "
+                            "data)")
+        elif value < minimum:
+            failures.append(f"{prefix}{set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
+    return failures
+
+
 def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
     """Figures below the config's ``[gates]``; an empty list means the gate passes.
 
     ``document_macro_f1`` gates apply only where there are document-level figures (the
     data are sentences of documents); passages are gated by the others alone.
     """
-    failures = []
-    for set_name, minimum in gates.get("macro_f1", {}).items():
-        value = metrics.get(set_name, {}).get("macro_f1")
-        if set_name not in metrics:
-            failures.append(f"{set_name}: no such label set in the metrics")
-        elif value is None:
-            failures.append(f"{set_name} macro-F1 n/a (no label has support in the data)")
-        elif value < minimum:
-            failures.append(f"{set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
+    failures = _macro_gates(metrics, gates.get("macro_f1", {}), "")
     documents = metrics.get("documents")  # only sentences of documents have these figures
-    for set_name, minimum in (gates.get("document_macro_f1", {}) if documents else {}).items():
-        value = documents.get(set_name, {}).get("macro_f1")
-        if set_name not in documents:
-            failures.append(f"documents: {set_name}: no such label set in the metrics")
-        elif value is None:
-            failures.append(f"documents: {set_name} macro-F1 n/a (no label has support)")
-        elif value < minimum:
-            failures.append(f"documents: {set_name} macro-F1 {value:.3f} < gate {minimum:.3f}")
+    if documents:
+        failures += _macro_gates(documents, gates.get("document_macro_f1", {}), "documents: ")
     for key, minimum in gates.get("label_f1", {}).items():
         set_name, _, label = key.partition(".")
         entry = metrics.get(set_name, {}).get("per_label", {}).get(label)
