@@ -1438,3 +1438,35 @@ def test_evaluate_on_the_sentences_of_a_single_document(tmp_path: Path, test_tom
     assert res.exit_code == 0, res.output
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["documents"]["n_documents"] == 1 and metrics["n_records"] == 4
+
+
+@pytest.mark.parametrize("gates", ["macro_f1 = { n_records = 0.5 }",
+                                   "document_macro_f1 = { n_documents = 0.5 }",
+                                   'label_f1 = { "n_records.x" = 0.5 }'])
+def test_a_gate_on_a_figure_that_is_not_a_label_set_is_no_traceback(
+        document_corpus, model_dir: Path, tmp_path: Path, test_toml: Path, gates: str):
+    """hostile-final: metrics hold counts beside the label sets; a gate naming one
+    crashed check_gates with AttributeError ('int' object has no attribute 'get')."""
+    out, _, _ = document_corpus
+    cfg = tmp_path / "gates.toml"
+    cfg.write_text(test_toml.read_text(encoding="utf-8") + f"\n[gates]\n{gates}\n",
+                   encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
+                 tmp_path / "r", "--config", cfg, "--gate")
+    assert res.exit_code == 1, res.output
+    assert isinstance(res.exception, SystemExit), res.exception
+    assert "n_records" in res.stderr or "n_documents" in res.stderr
+
+
+def test_a_nan_gate_does_not_pass(document_corpus, model_dir: Path, tmp_path: Path,
+                                  test_toml: Path):
+    """hostile-final: 'stage = nan' is read as a float gate and `value < nan` is never
+    true, so the gate passes whatever the figures are."""
+    out, _, _ = document_corpus
+    cfg = tmp_path / "gates.toml"
+    cfg.write_text(test_toml.read_text(encoding="utf-8")
+                   + "\n[gates]\nmacro_f1 = { stage = nan }\n", encoding="utf-8")
+    res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
+                 tmp_path / "r", "--config", cfg, "--gate")
+    assert res.exit_code == 1, res.output
+    assert "quality gate passed" not in res.stdout

@@ -193,3 +193,16 @@ def test_bad_precision_rule_is_a_user_error(tmp_path: Path, table: str, fragment
     with pytest.raises(PipelineError) as err:
         read_precision_rule(path)
     assert fragment in str(err.value) and str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("entry", ["bogus", "stage.control", "debt", ":debt"])
+def test_exempt_entry_that_is_not_set_label_term_is_a_user_error(tmp_path: Path, entry: str):
+    """hostile-final: exempt entries are checked to be strings only; one that is not
+    "set.label:term" exempts nothing and is still counted in '(N exempt)'."""
+    from pipeline.cues import read_precision_rule
+
+    path = tmp_path / "cues.toml"
+    path.write_text(f'[precision]\nexempt = ["{entry}"]\n', encoding="utf-8")
+    with pytest.raises(PipelineError) as err:
+        read_precision_rule(path)
+    assert "exempt" in str(err.value) and str(path) in str(err.value)

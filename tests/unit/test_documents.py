@@ -298,3 +298,55 @@ def test_import_gives_each_part_of_a_split_sentence_its_labels(tmp_path: Path,
                    ("Then he left.", ["control"], ["telephone"]),
                    ("She asked.", [], []),
                    ('"Why not?"', ["recruitment"], [])]
+
+
+def _template(tmp_path: Path, text: str, rows: list[tuple[int, int, str]]) -> Path:
+    """A template for ``text`` with rows ``(start, end, stage)``, in the order given."""
+    (tmp_path / "d.txt").write_text(text, encoding="utf-8")
+    template = tmp_path / "d.labels.tsv"
+    template.write_text("seq\tstart\tend\tstage\ttechnology\ttext\n" + "".join(
+        f"{seq}\t{s}\t{e}\t{stage}\t\t{text[s:e]}\n" for seq, (s, e, stage) in enumerate(rows)),
+        encoding="utf-8")
+    return template
+
+
+def test_import_of_a_sorted_template_whose_row_now_spans_three_sentences(tmp_path: Path,
+                                                                         config: Config):
+    """hostile-final: an annotator sorted the template (rows no longer in text order) and
+    one old row now holds three sentences. Every sentence is covered by a row, yet
+    import says two 'have no template row': the split pass stops at the first row that
+    starts after the sentence, as if rows were sorted."""
+    text = "He said no. Then he left. She asked. Nobody came."
+    template = _template(tmp_path, text, [(37, 49, ""), (0, 36, "control")])
+    result = import_template(template, config, doc="d", register="news", writer="w")
+    assert [(r["text"], r["stage"]) for r in result.records] == [
+        ("He said no.", ["control"]), ("Then he left.", ["control"]),
+        ("She asked.", ["control"]), ("Nobody came.", [])]
+
+
+@pytest.mark.parametrize("rows", [
+    [(0, 11, "control"), (0, 11, "recruitment"), (12, 25, ""), (26, 36, ""), (37, 49, "")],
+    [(0, 25, "control"), (12, 36, "recruitment"), (37, 49, "")],
+    [(0, 49, "exploitation"), (0, 11, ""), (12, 25, ""), (26, 36, ""), (37, 49, "")],
+], ids=["duplicate", "overlapping", "whole-document"])
+def test_overlapping_template_rows_are_an_error(tmp_path: Path, config: Config, rows):
+    """hostile-final: no splitter writes overlapping rows; import took them silently and
+    gave sentences the union of every row touching them (the whole-document row
+    labels all four sentences 'exploitation' over their own empty rows, 'moved 4')."""
+    template = _template(tmp_path, "He said no. Then he left. She asked. Nobody came.", rows)
+    with pytest.raises(PipelineError, match="overlap"):
+        import_template(template, config, doc="d", register="news", writer="w")
+
+
+def test_a_null_doc_among_document_sentences_is_a_mix(corpus, mini_path: Path):
+    """hostile-final: a passage with "doc": null counts as a document sentence, so
+    evaluate scores every such passage as one document named 'None' instead of
+    refusing the mix (data check and split refuse it, for an empty doc)."""
+    cfg, path, _ = corpus
+    lines = path.read_text(encoding="utf-8").splitlines()
+    passage = json.loads(mini_path.read_text(encoding="utf-8").splitlines()[0])
+    mixed = path.with_name("mixed.jsonl")
+    mixed.write_text("\n".join([*lines, json.dumps({**passage, "doc": None})]) + "\n",
+                     encoding="utf-8")
+    with pytest.raises(PipelineError):
+        is_document_corpus(read_corpus([mixed], cfg.label_sets))

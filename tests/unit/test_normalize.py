@@ -205,3 +205,37 @@ def test_spans_keep_a_trailing_combining_mark(preprocessor: Preprocessor, text: 
     normal = normalize_text(text)
     assert text[slice(*normal.original_span(0, len(normal.text)))].strip("\u200b") == \
         text.strip("\u200b")
+
+
+@pytest.mark.parametrize("text", [
+    "Cafe\u0301 closed. \u3002\u0301Debt grew.",  # a mark on the sentence-final 。
+    "Cafe\u0301 closed.\n\n\u0301Debt grew.",  # a mark after the blank line
+])
+def test_sentences_do_not_overlap_when_a_mark_follows_a_sentence_end(
+        preprocessor: Preprocessor, text: str):
+    """hostile-final: with a decomposed accent elsewhere in the text every character of a
+    cluster maps to the cluster's first character, so a sentence that starts at the
+    mark starts at the previous sentence's 。 (or at the newline before it)."""
+    sents = next(preprocessor.stream([text]))
+    assert len(sents) == 2
+    assert sents[0].end <= sents[1].start  # 'Café closed. 。́' then '。́Debt grew.' before
+    for s in sents:
+        piece = text[s.start:s.end]
+        assert piece == piece.strip()
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u2060"])
+def test_a_mark_after_an_invisible_character_is_composed(preprocessor: Preprocessor,
+                                                         invisible: str):
+    """hostile-final: 'cafe' + ZWSP (or a soft hyphen from a PDF) + U+0301 keeps the mark
+    decomposed once the invisible character is dropped: the text is not NFC, the word
+    is not 'café', and 'café.' becomes one token, so two sentences become one."""
+    import unicodedata
+
+    assert normalize_text(f"cafe{invisible}\u0301").text == "caf\u00e9"
+    assert unicodedata.is_normalized("NFC", normalize_text(f"cafe{invisible}\u0301 x").text)
+    text = f"She ran the cafe{invisible}\u0301. She paid a debt."
+    sents = next(preprocessor.stream([text]))
+    assert [s.tokens for s in sents] == [("she", "run", "the", "caf\u00e9"),
+                                         ("she", "pay", "a", "debt")]
+    assert text[sents[0].start:sents[0].end] == f"She ran the cafe{invisible}\u0301."
