@@ -279,6 +279,10 @@ def _gates(name: str, raw: Any) -> dict[str, dict[str, float]]:
         if key not in GATES or not isinstance(table, dict):
             raise PipelineError(f"{name}: gates.{key}: expected {', '.join(GATES)} tables")
         out[key] = {str(k): _typed(name, f"gates.{key}.{k}", v, float) for k, v in table.items()}
+        for k, v in out[key].items():
+            if not 0 <= v <= 1:  # also NaN, which no figure is below
+                raise PipelineError(f"{name}: gates.{key}.{k}: expected a number from 0 to 1, "
+                                    f"got {v}")
     return out
 
 

@@ -140,9 +140,9 @@ def is_document_corpus(passages: Sequence[Passage]) -> bool:
     """Whether the records are sentences of documents (they name their ``doc``); a mix
     of sentences and passages is an error, since a split or check would treat the
     documents' sentences as unrelated passages."""
-    with_doc = sum("doc" in p.extra for p in passages)
+    with_doc = sum(bool(p.extra.get("doc")) for p in passages)
     if 0 < with_doc < len(passages):
-        example = next(p for p in passages if "doc" not in p.extra)
+        example = next(p for p in passages if not p.extra.get("doc"))
         raise PipelineError(f"{example.path}:{example.line}: a passage without 'doc' among "
                             f"{with_doc} sentences of documents; keep passages and document "
                             "sentences in separate runs")

@@ -10,6 +10,7 @@ Per-label match counts become model features and drive the keyword baseline.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from pipeline.preprocess import PLACEHOLDERS, Preprocessor
 
 #: The cue file's table that holds the precision rule, not a label set.
 PRECISION_TABLE = "precision"
+EXEMPT_ENTRY = re.compile(r"^[^.:\s]+\.[^.:\s]+:\S.*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ def read_precision_rule(path: Path) -> PrecisionRule:
         raise PipelineError(f"{where_}: min_matches: expected a whole number >= 1")
     if not isinstance(exempt, list) or not all(isinstance(t, str) for t in exempt):
         raise PipelineError(f"{where_}: exempt: expected a list of \"set.label:term\" strings")
+    bad = [t for t in exempt if not EXEMPT_ENTRY.match(t)]
+    if bad:
+        raise PipelineError(f"{where_}: exempt: {bad[0]!r} is not \"set.label:term\"")
     return PrecisionRule(float(share), matches, frozenset(exempt))
 
 

@@ -16,6 +16,7 @@ both; the parts of a split sentence each keep its labels).
 from __future__ import annotations
 
 import csv
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,10 @@ def import_template(template: Path, cfg: Config, *, doc: str, register: str,
     except (OSError, UnicodeDecodeError, csv.Error) as err:
         raise PipelineError(f"{template}: cannot read ({err})") from None
     old, problems = _parse_rows(rows, text, template, cfg)
+    old.sort(key=lambda row: row[:2])  # a template sorted in a spreadsheet is still one
+    problems += [f"{template}: rows {a[0]}-{a[1]} and {b[0]}-{b[1]} overlap (each character "
+                 "belongs to one row; segment the document again)"
+                 for a, b in itertools.pairwise(old) if b[0] < a[1]]
     if problems:
         raise collect(problems, f"{template}: invalid template")
     new = segment(text, cfg)

@@ -170,8 +170,9 @@ def _macro_gates(figures: dict[str, Any], minimums: dict[str, float], prefix: st
     """Label sets of ``figures`` whose macro-F1 is below its minimum (or undefined)."""
     failures = []
     for set_name, minimum in minimums.items():
-        value = figures.get(set_name, {}).get("macro_f1")
-        if set_name not in figures:
+        entry = figures.get(set_name)
+        value = entry.get("macro_f1") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or "per_label" not in entry:
             failures.append(f"{prefix}{set_name}: no such label set in the metrics")
         elif value is None:
             failures.append(f"{prefix}{set_name} macro-F1 n/a (no label has support in the "
@@ -193,7 +194,9 @@ def check_gates(metrics: dict[str, Any], gates: dict[str, Any]) -> list[str]:
         failures += _macro_gates(documents, gates.get("document_macro_f1", {}), "documents: ")
     for key, minimum in gates.get("label_f1", {}).items():
         set_name, _, label = key.partition(".")
-        entry = metrics.get(set_name, {}).get("per_label", {}).get(label)
+        figures = metrics.get(set_name)
+        entry = (figures.get("per_label", {}).get(label) if isinstance(figures, dict)
+                 else None)
         value = None if entry is None else entry["f1"]
         if entry is None:
             failures.append(f"{key}: no such label in the metrics")

@@ -86,10 +86,11 @@ def normalize_text(text: str) -> NormalText:
     needs_work = _NEEDS_WORK.search(text)
     if needs_work:
         text = SURROGATE.sub("\ufffd", text).translate(QUOTES)
-    composed = unicodedata.is_normalized("NFC", text)
-    if not composed:
-        return _composed(text)
-    if not needs_work or not INVISIBLE.search(text):
+    invisible = bool(needs_work) and INVISIBLE.search(text) is not None
+    visible = INVISIBLE.sub("", text) if invisible else text
+    if not unicodedata.is_normalized("NFC", visible):  # marks to compose (maybe across
+        return _composed(text)                          # a dropped invisible character)
+    if not invisible:
         return NormalText(text, None)
     keep = np.ones(len(text) + 1, dtype=bool)
     keep[[m.start() for m in INVISIBLE.finditer(text)]] = False
@@ -98,37 +99,33 @@ def normalize_text(text: str) -> NormalText:
 
 
 def _composed(text: str) -> NormalText:
-    """Drop invisible characters and NFC-compose, character cluster by cluster, keeping
-    where each output character came from."""
+    """Drop invisible characters, then NFC-compose cluster by cluster (a base character
+    and its marks), keeping where each output character came from. A cluster NFC leaves
+    alone maps character by character; a composed or expanded one maps every output
+    character to the whole cluster, so a span never cuts a mark from its base."""
+    visible = [i for i, c in enumerate(text) if not INVISIBLE.match(c)]
     out: list[str] = []
     index: list[int] = []
     ends: list[int] = []
-    start = 0
-    for i in range(1, len(text) + 1):  # a cluster is a base character and its marks
-        if i < len(text) and unicodedata.combining(text[i]):
-            continue
-        cluster = INVISIBLE.sub("", text[start:i])
-        if cluster:
-            piece = unicodedata.normalize("NFC", cluster)
-            out.append(piece)
-            # every character of the piece stands for the whole cluster: a composed
-            # accent keeps its combining mark inside the span, an expanded one its base
-            first = start
-            while INVISIBLE.match(text[first]):  # the cluster has a visible character
-                first += 1
-            index.extend([first] * len(piece))
-            ends.extend([_cluster_end(text, first, i)] * len(piece))
-        start = i
+    k = 0
+    while k < len(visible):
+        j = k + 1
+        while j < len(visible) and unicodedata.combining(text[visible[j]]):
+            j += 1
+        positions = visible[k:j]
+        cluster = "".join(text[i] for i in positions)
+        piece = unicodedata.normalize("NFC", cluster)
+        out.append(piece)
+        if piece == cluster:
+            index.extend(positions)
+            ends.extend(i + 1 for i in positions)
+        else:
+            index.extend([positions[0]] * len(piece))
+            ends.extend([positions[-1] + 1] * len(piece))
+        k = j
     index.append(len(text))
     ends.append(len(text))
     return NormalText("".join(out), np.array(index), np.array(ends))
-
-
-def _cluster_end(text: str, start: int, stop: int) -> int:
-    """End of a cluster without its trailing invisible characters."""
-    while stop > start + 1 and INVISIBLE.match(text[stop - 1]):
-        stop -= 1
-    return stop
 
 
 def keeps_identity(word: str) -> bool:

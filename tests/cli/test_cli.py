@@ -946,13 +946,26 @@ def test_evaluate_scores_documents_whole(document_corpus, model_dir: Path, tmp_p
 def test_document_gate(document_corpus, model_dir: Path, tmp_path: Path, test_toml: Path,
                        mini_path: Path):
     out, _, _ = document_corpus
+    records = read_jsonl(out)  # a label no model would find: the gate must catch the miss
+    for r in records:
+        if r["doc"] == "news/weather":
+            r["technology"] = ["transport"]
+    out.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    first = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
+                   tmp_path / "r0", "--config", test_toml)
+    value = json.loads((tmp_path / "r0" / "metrics.json").read_text(encoding="utf-8")
+                       )["documents"]["technology"]["macro_f1"]
+    assert first.exit_code == 0 and value < 1.0  # the fixture model misses some label
+    minimum = round(value + 0.001, 3)
     strict = tmp_path / "strict.toml"
     strict.write_text(test_toml.read_text(encoding="utf-8") +
-                      "\n[gates]\ndocument_macro_f1 = { stage = 1.01 }\n", encoding="utf-8")
+                      f"\n[gates]\ndocument_macro_f1 = {{ technology = {minimum} }}\n",
+                      encoding="utf-8")
     res = invoke("evaluate", "--model", model_dir, "--data", out, "--report-dir",
                  tmp_path / "r", "--config", strict, "--gate")
     assert res.exit_code == 1
-    assert "documents: stage macro-F1" in res.stderr and "< gate 1.010" in res.stderr
+    assert "documents: technology macro-F1" in res.stderr
+    assert f"< gate {minimum:.3f}" in res.stderr
     passages = invoke("evaluate", "--model", model_dir, "--data", mini_path, "--report-dir",
                       tmp_path / "r2", "--config", strict, "--gate")
     assert passages.exit_code == 0, passages.output  # passages have no document figures
