@@ -139,6 +139,10 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
             for set_name, scores in value.items():
                 for lab, score in scores.items():
                     row[f"score_{set_name}_{lab}"] = score
+        elif key == "evidence_sentences":
+            for set_name, counts in value.items():
+                for lab, count in counts.items():
+                    row[f"sentences_{set_name}_{lab}"] = count
         elif key == "evidence":  # already a JSON string in a row read back from a CSV
             row["evidence"] = value if isinstance(value, str) else json.dumps(
                 value, ensure_ascii=False)
@@ -182,6 +186,8 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
     return n
 
 
+#: Prefixes of the flat columns that regroup into a per-set table (scores, sentence counts).
+GROUPED = ("score_", "sentences_")
 #: Columns of a flat (CSV, Parquet) record that are neither a label set nor a score.
 RECORD_FIELDS = ("id", "source", "n_sentences", "evidence", "error",
                  "doc_id", "sentence", "start", "end", "text")
@@ -198,16 +204,22 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
             return None
         return v
 
-    sets = [k for k in row if k not in RECORD_FIELDS and not k.startswith("score_")]
+    sets = [k for k in row if k not in RECORD_FIELDS and not k.startswith(GROUPED)]
     record: dict[str, Any] = {k: value(row[k]) for k in RECORD_FIELDS if k in row}
     record["labels"] = {s: [x for x in str(value(row[s]) or "").split(";") if x] for s in sets}
     record["scores"] = {s: {} for s in sets}
+    if any(k.startswith("sentences_") for k in row):
+        record["evidence_sentences"] = {s: {} for s in sets}
     by_length = sorted(sets, key=len, reverse=True)  # "score_a_b_x": set "a_b" before "a"
     for key, v in row.items():
-        if key.startswith("score_"):
+        for prefix, field, kind in (("score_", "scores", float),
+                                    ("sentences_", "evidence_sentences", int)):
+            if not key.startswith(prefix):
+                continue
             for s in by_length:
-                if key.startswith(f"score_{s}_"):
-                    record["scores"][s][key[len(s) + 7:]] = float(value(v) or 0.0)
+                if key.startswith(f"{prefix}{s}_"):
+                    record[field][s][key[len(prefix) + len(s) + 1:]] = kind(
+                        float(value(v) or 0))
                     break
     if "evidence" in record:
         record["evidence"] = json.loads(record["evidence"]) if record["evidence"] else {}

@@ -74,8 +74,16 @@ def error_record(model: TraffickingModel, doc: Document, level: str = "document"
                 "start": None, "end": None, "text": None, "labels": labels, "scores": scores,
                 "error": doc.error}
     return {"id": doc.id, "source": doc.source, "n_sentences": 0, "labels": labels,
-            "scores": scores, "evidence": {s.name: {} for s in model.config.label_sets},
-            "error": doc.error}
+            "scores": scores, "evidence_sentences": _counts(model, np.zeros(len(model.columns))),
+            "evidence": {s.name: {} for s in model.config.label_sets}, "error": doc.error}
+
+
+def _counts(model: TraffickingModel, counts: np.ndarray) -> dict[str, dict[str, int]]:
+    """Per label set and label, how many sentences are at or over the label's threshold."""
+    out: dict[str, dict[str, int]] = {s.name: {} for s in model.config.label_sets}
+    for j, (s, lab) in enumerate(model.columns):
+        out[s][lab] = int(counts[j])
+    return out
 
 
 def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentence],
@@ -94,8 +102,11 @@ def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentenc
              "start": sents[i].start, "end": sents[i].end}
             for i in order if sent_scores[i, j] >= model.thresholds[j]
         ]
+    over = (sent_scores >= model.thresholds).sum(axis=0) if len(sents) else np.zeros(
+        len(model.columns))
     return {"id": doc.id, "source": doc.source, "n_sentences": len(sents), "labels": labels,
-            "scores": scores, "evidence": evidence, "error": None}
+            "scores": scores, "evidence_sentences": _counts(model, over),
+            "evidence": evidence, "error": None}
 
 
 def _sentence_records(model: TraffickingModel, doc: Document, sents: list[Sentence],

@@ -1483,3 +1483,34 @@ def test_a_nan_gate_does_not_pass(document_corpus, model_dir: Path, tmp_path: Pa
                  tmp_path / "r", "--config", cfg, "--gate")
     assert res.exit_code == 1, res.output
     assert "quality gate passed" not in res.stdout
+
+
+def test_document_records_count_the_sentences_over_each_threshold(model_dir: Path,
+                                                                  tmp_path: Path,
+                                                                  model):
+    doc = tmp_path / "case.txt"
+    doc.write_text("Recruiters posted fake jobs abroad on social media. The weather was "
+                   "mild. They recruited women on Facebook with fake job offers. Her "
+                   "passport was taken on arrival.", encoding="utf-8")
+    out = tmp_path / "d.jsonl"
+    assert invoke("predict", doc, "--model", model_dir, "--out", out, "-q").exit_code == 0
+    sent_out = tmp_path / "s.jsonl"
+    assert invoke("predict", doc, "--model", model_dir, "--out", sent_out, "-q",
+                  "--level", "sentence").exit_code == 0
+    (record,) = read_jsonl(out)
+    sentences = read_jsonl(sent_out)
+    for (s, lab), threshold in zip(model.columns, model.thresholds, strict=True):
+        over = sum(r["scores"][s][lab] >= threshold for r in sentences)
+        assert record["evidence_sentences"][s][lab] == over
+        assert (over > 0) == (lab in record["labels"][s])  # the same decision rule
+    assert record["evidence_sentences"]["stage"]["recruitment"] >= 2
+    # CSV carries one column per label and reads back to the same record
+    csv_out = tmp_path / "d.csv"
+    assert invoke("predict", doc, "--model", model_dir, "--out", csv_out, "-q").exit_code == 0
+    frame = pd.read_csv(csv_out)
+    assert frame["sentences_stage_recruitment"].item() == \
+        record["evidence_sentences"]["stage"]["recruitment"]
+    from pipeline.outputs import read_output
+
+    (back,) = list(read_output(csv_out))
+    assert back["evidence_sentences"] == record["evidence_sentences"]
