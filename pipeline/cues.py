@@ -146,20 +146,21 @@ class CueMatcher:
         self.vocab = preprocessor.nlp.vocab
         self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
         self.terms: dict[str, list[tuple[str, ...]]] = {}  # distinct normal forms, sorted
-        self._normal: dict[str, list[tuple[str, ...]]] = {}  # per term, in the given order
+        self._forms: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # (term, normal form)
         for key, terms in cues.items():
-            self._normal[key] = [normal_term(t, preprocessor, source, key) for t in terms
-                                 if t.strip()]
-            normed = sorted(set(self._normal[key]))
+            self._forms[key] = [(t, normal_term(t, preprocessor, source, key)) for t in terms
+                                if t.strip()]
+            normed = sorted({form for _, form in self._forms[key]})
             self.terms[key] = normed
             if normed:
                 self.matcher.add(key, [Doc(self.vocab, words=list(t)) for t in normed])
         self._index = {self.vocab.strings[k]: i for i, k in enumerate(self.keys)}
         self._set = [k.split(":", 1)[0] for k in self.keys]
 
-    def normal_forms(self, key: str) -> list[tuple[str, ...]]:
-        """The normal form of each of a label's terms, in the order they were given."""
-        return self._normal[key]
+    def term_forms(self, key: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``(term, normal form)`` of each of a label's terms, in the order they were given
+        (blank terms left out)."""
+        return self._forms[key]
 
     def spans(self, tokens: Sequence[str]) -> list[tuple[int, int, int]]:
         """``(label column, start, end)`` of every counted match in a token sequence."""

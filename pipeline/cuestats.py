@@ -33,9 +33,8 @@ class TermStats:
         return self.correct / self.matched if self.matched else None
 
 
-def term_stats(cues: dict[str, list[str]], matcher: CueMatcher,
-               passages: Sequence[Passage], sentences: Sequence[list[Sentence]]
-               ) -> list[TermStats]:
+def term_stats(matcher: CueMatcher, passages: Sequence[Passage],
+               sentences: Sequence[list[Sentence]]) -> list[TermStats]:
     """Per-term statistics; terms with the same normal form share their counts."""
     matched: dict[tuple[str, str], int] = {}
     correct: dict[tuple[str, str], int] = {}
@@ -48,9 +47,8 @@ def term_stats(cues: dict[str, list[str]], matcher: CueMatcher,
             correct[key, normal] = (correct.get((key, normal), 0)
                                     + (label in passage.labels.get(set_name, ())))
     out = []
-    for key, terms in cues.items():
-        for term, normal in zip([t for t in terms if t.strip()], matcher.normal_forms(key),
-                                strict=True):
+    for key in matcher.keys:
+        for term, normal in matcher.term_forms(key):
             form = " ".join(normal)
             out.append(TermStats(key.replace(":", "."), term, form,
                                  matched.get((key, form), 0), correct.get((key, form), 0)))
@@ -72,4 +70,4 @@ def cue_report(config: Config, passages: Sequence[Passage]) -> list[TermStats]:
     cues = read_cues(config.paths.cues, config)
     matcher = CueMatcher(cues, pre, source=str(config.paths.cues))
     sentences = pre.process([p.text for p in passages])
-    return worst_first(term_stats(cues, matcher, passages, sentences))
+    return worst_first(term_stats(matcher, passages, sentences))

@@ -41,6 +41,16 @@ def assert_user_error(res, *fragments: str) -> None:
     assert "Traceback" not in res.output
 
 
+def unwritable_path(tmp_path: Path, where: str, name: str) -> Path:
+    """An output path that cannot be written: a folder at the path, or a path under a file."""
+    if where == "folder":
+        out = tmp_path / name
+        out.mkdir()
+        return out
+    (tmp_path / "plain_file").write_text("x", encoding="utf-8")
+    return tmp_path / "plain_file" / name
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
@@ -271,15 +281,10 @@ def test_data_segment_invisible_only_document_has_no_rows(tmp_path: Path, test_t
     assert _segment_rows(tmp_path / "case.labels.tsv") == []
 
 
-@pytest.mark.parametrize("target", ["dir", "under-file"])
+@pytest.mark.parametrize("target", ["folder", "under a file"])
 def test_data_cues_unwritable_out_is_a_user_error(tmp_path: Path, test_toml: Path,
                                                   mini_path: Path, target: str):
-    if target == "dir":
-        out = tmp_path / "cues.csv"
-        out.mkdir()
-    else:
-        (tmp_path / "afile").write_text("x", encoding="utf-8")
-        out = tmp_path / "afile" / "cues.csv"
+    out = unwritable_path(tmp_path, target, "cues.csv")
     res = invoke("data", "cues", "--data", mini_path, "--config", test_toml, "--out", out)
     assert_user_error(res, str(out))
     assert len(res.stderr.strip().splitlines()) == 1
@@ -1280,17 +1285,12 @@ def test_data_import_out_never_replaces_its_inputs(tmp_path: Path, test_toml: Pa
     assert victim.read_bytes() == before
 
 
-@pytest.mark.parametrize("where_to", ["a folder", "under a file"])
+@pytest.mark.parametrize("where_to", ["folder", "under a file"])
 def test_data_import_unwritable_out_is_a_user_error(tmp_path: Path, test_toml: Path,
                                                     where_to: str):
     # BREAK: IsADirectoryError / FileExistsError tracebacks.
     texts, template = _templated(tmp_path, test_toml)
-    if where_to == "a folder":
-        out = tmp_path / "outdir"
-        out.mkdir()
-    else:
-        (tmp_path / "plain").write_text("x", encoding="utf-8")
-        out = tmp_path / "plain" / "w1.jsonl"
+    out = unwritable_path(tmp_path, where_to, "w1.jsonl")
     assert_user_error(_import(template, texts, out, test_toml), str(out))
 
 
