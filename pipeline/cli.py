@@ -575,32 +575,70 @@ def data_segment(
 @app.command()
 def summarize(
     predictions: Annotated[Path, typer.Argument(
-        help="Document-level output of predict: .jsonl, .csv or .parquet.")],
+        help="Output of predict (per document, or per sentence with --level sentence): "
+             ".jsonl, .csv or .parquet.")],
     out: Annotated[Path | None, typer.Option(
         help="Also write CSV, Markdown and a PNG heatmap to this folder.")] = None,
+    count: Annotated[str, typer.Option(
+        help="What a cell of the stage x technology table counts: 'sentences' naming "
+             "both labels, or 'documents' carrying both.")] = "sentences",
+    config: Annotated[Path | None, typer.Option(
+        help="Config whose [labels.*] give the table's rows, columns and their order. "
+             f"Default: {DEFAULT_CONFIG} if it exists, else the labels of the "
+             "predictions.")] = None,
 ) -> None:
     """Summarise a collection's predictions: documents per label, stage x technology table.
 
+    The table counts, per stage and technology, the sentences labelled with both (the
+    default), or with --count documents the documents carrying both. Every label of
+    both sets is shown, in the config's order, zeros included.
+
     Example: trafficlens summarize predictions.jsonl --out reports/summary
     """
+    from pipeline.config import load_config
     from pipeline.outputs import check_writable_dir
-    from pipeline.summarize import cooccurrence, label_counts, read_predictions, write_summary
+    from pipeline.summarize import (
+        COUNTS,
+        documents,
+        label_order,
+        read_predictions,
+        text_table,
+        write_summary,
+    )
+    from pipeline.summarize import summarize as summarize_records
 
     with user_errors():
+        if count not in COUNTS:
+            raise PipelineError(f"--count: {count!r} is not one of {', '.join(COUNTS)}")
+        if config is None and DEFAULT_CONFIG.is_file():
+            config = DEFAULT_CONFIG
+        cfg = load_config(config) if config is not None else None
         if out is not None:
             check_writable_dir(out, "--out")
         records = read_predictions(predictions)
-        errors = sum(r.get("error") is not None for r in records)
-        typer.echo(f"documents: {len(records)} ({errors} with errors)\n")
-        for r in records:
+        order = label_order(records, cfg)
+        try:
+            summary = summarize_records(records, count, order)
+        except PipelineError as err:
+            raise PipelineError(f"{predictions}: {err}") from None
+        typer.echo(f"documents: {summary.documents} ({summary.errors} with errors), "
+                   f"{summary.sentences} sentences")
+        if records:
+            typer.echo()
+        for r in documents(records):
             labs = "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in r["labels"].items())
             typer.echo(f"{r.get('id')}: {r.get('error') or labs}")
-        typer.echo("\ndocuments per label:")
-        typer.echo(label_counts(records).to_string(index=False))
-        typer.echo("\nstage x technology (documents):")
-        typer.echo(cooccurrence(records).to_string())
+        if summary.empty:
+            typer.echo(f"\n{summary.note}")
+        else:
+            typer.echo("\ndocuments per label:")
+            typer.echo(text_table(summary.labels, index=False))
+            typer.echo(f"\n{summary.title[0].lower()}{summary.title[1:]}:")
+            typer.echo(text_table(summary.matrix))
+            if summary.note:
+                typer.echo(summary.note)
         if out is not None:
-            paths = write_summary(records, out)
+            paths = write_summary(records, out, count, order)
             typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
 
 

@@ -143,6 +143,10 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
             for set_name, counts in value.items():
                 for lab, count in counts.items():
                     row[f"sentences_{set_name}_{lab}"] = count
+        elif key == "same_sentence":
+            for stage, counts in value.items():
+                for tech, count in counts.items():
+                    row[f"same_sentence_{stage}_{tech}"] = count
         elif key == "evidence":  # already a JSON string in a row read back from a CSV
             row["evidence"] = value if isinstance(value, str) else json.dumps(
                 value, ensure_ascii=False)
@@ -186,8 +190,9 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
     return n
 
 
-#: Prefixes of the flat columns that regroup into a per-set table (scores, sentence counts).
-GROUPED = ("score_", "sentences_")
+#: Prefixes of the flat columns that regroup into a per-set table (scores, sentence
+#: counts, sentences per stage x technology pair).
+GROUPED = ("score_", "sentences_", "same_sentence_")
 #: Columns of a flat (CSV, Parquet) record that are neither a label set nor a score.
 RECORD_FIELDS = ("id", "source", "n_sentences", "evidence", "error",
                  "doc_id", "sentence", "start", "end", "text")
@@ -196,8 +201,9 @@ RECORD_FIELDS = ("id", "source", "n_sentences", "evidence", "error",
 def nested(row: dict[str, Any]) -> dict[str, Any]:
     """A flat CSV/Parquet row back as the record :func:`flat_row` made it from.
 
-    Label-set columns are split at ``;``, ``score_<set>_<label>`` columns regrouped,
-    evidence parsed; empty cells (CSV) and missing values (Parquet) become None.
+    Label-set columns are split at ``;``; ``score_<set>_<label>``,
+    ``sentences_<set>_<label>`` and ``same_sentence_<stage>_<technology>`` columns are
+    regrouped, evidence parsed; empty cells (CSV) and missing values (Parquet) become None.
     """
     def value(v: Any) -> Any:
         if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
@@ -221,12 +227,37 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
                     record[field][s][key[len(prefix) + len(s) + 1:]] = kind(
                         float(value(v) or 0))
                     break
+    same = {k: v for k, v in row.items() if k.startswith("same_sentence_")}
+    if same:
+        record["same_sentence"] = _same_sentence(same, record["scores"])
     if "evidence" in record:
         record["evidence"] = json.loads(record["evidence"]) if record["evidence"] else {}
     for key in ("n_sentences", "sentence", "start", "end"):
         if record.get(key) is not None:
             record[key] = int(float(record[key]))
     return record
+
+
+def _same_sentence(columns: dict[str, Any],
+                   scores: dict[str, dict[str, float]]) -> dict[str, dict[str, int]]:
+    """``same_sentence_<stage>_<technology>`` columns back as a stage -> technology table.
+
+    Label names hold underscores (``camera_microphone``), so a column is split at a
+    known stage label (from the ``score_stage_*`` columns, longest first), else before
+    a known technology label, else at its first underscore.
+    """
+    stages = sorted(scores.get("stage", {}), key=len, reverse=True)
+    techs = sorted(scores.get("technology", {}), key=len, reverse=True)
+    table: dict[str, dict[str, int]] = {}
+    for key, v in columns.items():
+        rest = key[len("same_sentence_"):]
+        stage = next((s for s in stages if rest.startswith(f"{s}_")), None)
+        if stage is None:
+            tech = next((t for t in techs if rest.endswith(f"_{t}")), None)
+            stage = rest[:-len(tech) - 1] if tech else rest.partition("_")[0]
+        count = None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else v
+        table.setdefault(stage, {})[rest[len(stage) + 1:]] = int(float(count or 0))
+    return table
 
 
 def read_output(path: Path) -> Iterator[dict[str, Any]]:

@@ -64,20 +64,42 @@ def reliability(Y: np.ndarray, scores: np.ndarray, title: str, path: Path,
 
 
 def heatmap(table, title: str, path: Path) -> Path:
-    """A labelled count heatmap of a pandas DataFrame (e.g. stage x technology)."""
+    """A labelled count heatmap of a pandas DataFrame (e.g. stage x technology).
+
+    The colour scale runs from 0 to the largest count (to 1 when every count is 0), so a
+    cell's shade shows its count against zero and an all-zero table stays pale.
+    """
     plt = _pyplot()
     values = table.to_numpy()
+    vmin, vmax = count_range(values)
     fig, ax = plt.subplots(figsize=(1.1 * max(4, values.shape[1]) + 2,
                                     0.6 * max(3, values.shape[0]) + 2), dpi=110)
-    im = ax.imshow(values, cmap="Blues")
-    ax.set_xticks(range(values.shape[1]), table.columns, rotation=35, ha="right")
-    ax.set_yticks(range(values.shape[0]), table.index)
-    for (i, j), v in np.ndenumerate(values):
-        ax.text(j, i, str(v), ha="center", va="center",
-                color="white" if v > values.max() / 2 else "black", fontsize=9)
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    if values.size == 0:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "nothing to count", ha="center", va="center",
+                transform=ax.transAxes)
+    else:
+        im = ax.imshow(values, cmap="Blues", vmin=vmin, vmax=vmax)
+        ax.set_xticks(range(values.shape[1]), table.columns, rotation=35, ha="right")
+        ax.set_yticks(range(values.shape[0]), table.index)
+        if table.columns.name:
+            ax.set_xlabel(table.columns.name)
+        if table.index.name:
+            ax.set_ylabel(table.index.name)
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, str(v), ha="center", va="center",
+                    color="white" if v > vmax / 2 else "black", fontsize=9)
+        from matplotlib.ticker import MaxNLocator
+
+        bar = fig.colorbar(im, ax=ax, shrink=0.8)
+        bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def count_range(values: np.ndarray) -> tuple[int, int]:
+    """The colour scale of a count heatmap: 0 to the largest count, at least 1."""
+    return 0, (max(1, int(values.max())) if values.size else 1)
 
 
 def _save(fig, path: Path) -> Path:

@@ -1045,13 +1045,20 @@ def test_summarize_reads_every_format_predict_writes(model_dir: Path, tmp_path: 
     assert res.stdout == invoke("summarize", reference).stdout
 
 
-def test_summarize_refuses_sentence_level_output(model_dir: Path, tmp_path: Path):
+def test_summarize_counts_sentence_level_output(model_dir: Path, tmp_path: Path):
     doc = tmp_path / "doc.txt"
     doc.write_text("Her passport was taken. She was sold online.", encoding="utf-8")
     out = tmp_path / "sentences.jsonl"
     assert invoke("predict", doc, "--model", model_dir, "--level", "sentence", "--out", out,
                   "-q").exit_code == 0
-    assert_user_error(invoke("summarize", out), "sentences.jsonl:1", "sentence-level")
+    sentences = read_jsonl(out)
+    pairs = sum(len(r["labels"]["stage"]) * len(r["labels"]["technology"]) for r in sentences)
+    res = invoke("summarize", out, "--out", tmp_path / "s")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith(f"documents: 1 (0 with errors), {len(sentences)} sentences")
+    assert "sentences naming both" in res.stdout
+    frame = pd.read_csv(tmp_path / "s" / "stage_technology.csv", index_col=0)
+    assert frame.to_numpy().sum() == pairs
 
 
 @pytest.mark.parametrize("labels", ['{"stage": "recruitment"}', '{"stage": null}',

@@ -147,7 +147,8 @@ def test_report_escapes_passage_text_and_ids(model_dir, tmp_path):
 def test_summary_markdown_escapes_label_names(tmp_path):
     preds = tmp_path / "p.jsonl"
     preds.write_text(json.dumps({"id": "a", "labels": {"stage": [HOSTILE], "technology": []},
-                                 "error": None}) + "\n", encoding="utf-8")
+                                 "same_sentence": {HOSTILE: {}}, "error": None}) + "\n",
+                     encoding="utf-8")
     result = runner.invoke(app, ["summarize", str(preds), "--out", str(tmp_path / "s")])
     assert result.exit_code == 0, result.output
     md = (tmp_path / "s" / "stage_technology.md").read_text(encoding="utf-8")
