@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.features import Segments
 from pipeline.model import TraffickingModel
 from pipeline.segments import max_by_owner
 
 
-def keyword_baseline(model: TraffickingModel, segments: Segments, owners: np.ndarray,
+def keyword_baseline(model: TraffickingModel, cues: np.ndarray, owners: np.ndarray,
                      n: int) -> np.ndarray:
     """Binary decisions for ``n`` texts: 1 where any cue term of the label occurs in one of
-    the text's sentences (``segments`` and ``owners`` as from ``SegmentMaker.sentences``,
-    whose cue counts are reused, not matched again)."""
-    index = {key: j for j, key in enumerate(model.segment_maker.cue_matcher.keys)}
+    the text's sentences (``cues``: the per-sentence cue counts the model computed,
+    reused, not matched again; ``owners``: each sentence's text)."""
+    index = {key: j for j, key in enumerate(model.cues)}
     columns = [index[f"{s}:{lab}"] for s, lab in model.columns]
-    return (max_by_owner(segments.cues[:, columns], owners, n) > 0).astype(np.int8)
+    return (max_by_owner(cues[:, columns], owners, n) > 0).astype(np.int8)
 
 
 def prior_baseline(model: TraffickingModel, n: int) -> np.ndarray:

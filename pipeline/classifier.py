@@ -1,37 +1,35 @@
-"""The scikit-learn estimator chosen in ``[model]``: features, then one classifier per label."""
+"""The per-label binary classifier: logistic regression or a sigmoid-calibrated linear SVM."""
 
 from __future__ import annotations
 
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
-from pipeline.config import Config
 from pipeline.errors import PipelineError
-from pipeline.features import SegmentVectorizer
 
 
-def build_estimator(config: Config, *, min_positives: int | None = None) -> Pipeline:
-    """An unfitted ``Pipeline(features -> OneVsRest(binary linear classifier))``.
+def build_classifier(*, classifier: str = "linear_svm", C: float = 1.0,
+                     class_weight: str | None = "balanced", max_iter: int = 2000,
+                     calibration_folds: int = 3, calibration_ensemble: bool = False,
+                     random_state: int | None = None,
+                     min_positives: int | None = None) -> OneVsRestClassifier:
+    """An unfitted one-vs-rest classifier, one binary linear model per label column.
 
     ``min_positives`` (the rarest label's count in the data to fit) caps the folds of
     the SVM's internal calibration, which needs positives in every fold.
     """
-    m = config.model
-    class_weight = None if m.class_weight in (None, "", "none") else m.class_weight
-    if m.classifier == "logreg":
-        base = LogisticRegression(C=m.C, class_weight=class_weight, max_iter=m.max_iter,
-                                  solver="liblinear", random_state=config.seed)
-    else:  # "linear_svm", validated in config
+    weight = None if class_weight in (None, "", "none") else class_weight
+    if classifier == "logreg":
+        base = LogisticRegression(C=C, class_weight=weight, max_iter=max_iter,
+                                  solver="liblinear", random_state=random_state)
+    else:  # "linear_svm", validated by the caller
         base = CalibratedClassifierCV(
-            LinearSVC(C=m.C, class_weight=class_weight, max_iter=m.max_iter,
-                      random_state=config.seed),
-            method="sigmoid", cv=_calibration_folds(m.calibration_folds, min_positives),
-            ensemble=m.calibration_ensemble)
-    return Pipeline([("features", SegmentVectorizer.from_config(config.features)),
-                     ("classifier", OneVsRestClassifier(base))])
+            LinearSVC(C=C, class_weight=weight, max_iter=max_iter, random_state=random_state),
+            method="sigmoid", cv=_calibration_folds(calibration_folds, min_positives),
+            ensemble=calibration_ensemble)
+    return OneVsRestClassifier(base)
 
 
 def _calibration_folds(wanted: int, min_positives: int | None) -> int:

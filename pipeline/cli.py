@@ -207,20 +207,20 @@ def predict(
     """
     from pipeline.inputs import ReadOptions
     from pipeline.model import load_model
-    from pipeline.predict import LEVELS
+    from pipeline.predict import PredictOptions
     from pipeline.run import run_predict
 
     with user_errors():
-        if level not in LEVELS:
-            raise PipelineError(f"--level: {level!r} is not one of {', '.join(LEVELS)}")
+        settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
+                        scheduler=scheduler)
+        PredictOptions(**settings)  # bad options fail before the model loads
         loaded = load_model(model)
         stats = run_predict(
-            inputs, loaded, model, out=out, level=level, evidence=evidence,
-            read_options=ReadOptions(text_column=text_column, id_column=id_column,
-                                     max_bytes=max_bytes),
-            n_jobs=n_jobs, engine=engine, scheduler=scheduler, resume=resume,
-            batch_docs=loaded.config.predict.batch_docs,
-            wrap=lambda docs: _progress(docs, quiet))
+            inputs, loaded, model,
+            PredictOptions(**settings, batch_docs=loaded.config.predict.batch_docs),
+            out=out, read_options=ReadOptions(text_column=text_column, id_column=id_column,
+                                              max_bytes=max_bytes),
+            resume=resume, wrap=lambda docs: _progress(docs, quiet))
         if not quiet:
             _say(stats.line() + (f" -> {out}" if out else ""))
 

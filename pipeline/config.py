@@ -79,6 +79,14 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """How a document's labels follow from its sentences' scores (pipeline.thresholds)."""
+
+    false_alarm: float = 0.01  # per label: chance a document without it gets it, any length
+    evidence_stop: float = 0.99  # the highest evidence threshold tried
+
+
+@dataclass(frozen=True)
 class Predict:
     evidence_per_label: int = 3
     batch_docs: int = 64  # documents per batch handed to a worker
@@ -92,6 +100,9 @@ class Report:
     max_errors: int = 5  # most confident false positives / negatives shown per label
     top_features: int = 15
     compare_tolerance: float = 0.02  # an F1 drop larger than this is marked
+    bootstrap: int = 1000  # resamples behind each macro-F1's 95% interval
+    label_free_sizes: tuple[int, ...] = (1, 5, 20)  # passages per label-free document
+    label_free_documents: int = 200  # label-free documents built per size
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,7 @@ class Config:
     features: Features = field(default_factory=Features)
     model: Model = field(default_factory=Model)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    decision: Decision = field(default_factory=Decision)
     predict: Predict = field(default_factory=Predict)
     data: DataChecks = field(default_factory=DataChecks)
     documents: DocumentChecks = field(default_factory=DocumentChecks)
@@ -257,7 +269,8 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
     if "seed" in raw:
         kwargs["seed"] = _typed(name, "seed", raw.pop("seed"), int)
     sections = {"paths": Paths, "preprocess": Preprocess, "features": Features,
-                "model": Model, "thresholds": Thresholds, "predict": Predict,
+                "model": Model, "thresholds": Thresholds, "decision": Decision,
+                "predict": Predict,
                 "data": DataChecks, "documents": DocumentChecks, "report": Report}
     for section, cls in sections.items():
         kwargs[section] = _section(name, section, cls, raw.pop(section, {}))
@@ -361,6 +374,14 @@ def _validate(name: str, cfg: Config) -> None:
     if not 0 < t.grid_start < t.grid_stop < 1 or t.grid_step <= 0:
         raise PipelineError(f"{name}: thresholds: need 0 < grid_start < grid_stop < 1 "
                             "and grid_step > 0")
+    d = cfg.decision
+    if not 0 < d.false_alarm < 1:
+        raise PipelineError(f"{name}: decision.false_alarm: must be between 0 and 1 "
+                            f"(exclusive), got {d.false_alarm}")
+    if not t.grid_stop <= d.evidence_stop < 1:
+        raise PipelineError(f"{name}: decision.evidence_stop: must be from "
+                            f"thresholds.grid_stop ({t.grid_stop}) to below 1, "
+                            f"got {d.evidence_stop}")
     for key in ("word_ngram_range", "char_ngram_range"):
         lo, hi = getattr(cfg.features, key)
         if not 1 <= lo <= hi:

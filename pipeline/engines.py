@@ -14,26 +14,24 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
 from pipeline.inputs import Document
 from pipeline.model import CARD_FILE, MODEL_FILE, TraffickingModel, load_model
-from pipeline.predict import predict_documents
+from pipeline.predict import PredictOptions, predict_documents
 
-ENGINES = ("local", "dask")
 Batch = list[Document]
 Records = list[dict[str, Any]]
 
 _WORKER_MODELS: dict[str, TraffickingModel] = {}
 
 
-def classify_batch(model: TraffickingModel, batch: Batch, level: str,
-                   evidence: int | None) -> Records:
+def classify_batch(model: TraffickingModel, batch: Batch, options: PredictOptions) -> Records:
     """The unit of work of every engine: records for one batch of documents."""
-    return list(predict_documents(model, batch, level=level, evidence=evidence,
-                                  batch_size=max(1, len(batch))))
+    return list(predict_documents(model, batch, replace(options, batch_docs=max(1, len(batch)))))
 
 
 def _init_worker(model_dir: str) -> None:
@@ -57,12 +55,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="trafficlens-parent-watch", daemon=True).start()
 
 
-def _local_worker(batch: Batch, level: str, evidence: int | None) -> Records:
-    return classify_batch(_WORKER_MODELS["local"], batch, level, evidence)
+def _local_worker(batch: Batch, options: PredictOptions) -> Records:
+    return classify_batch(_WORKER_MODELS["local"], batch, options)
 
 
-def _dask_worker(files: dict[str, bytes], batch: Batch, level: str,
-                 evidence: int | None) -> Records:
+def _dask_worker(files: dict[str, bytes], batch: Batch, options: PredictOptions) -> Records:
     """Load the model once per worker from the shipped files (safe loader), then classify."""
     key = hashlib.sha256(files[MODEL_FILE]).hexdigest()
     model = _WORKER_MODELS.get(key)
@@ -71,7 +68,7 @@ def _dask_worker(files: dict[str, bytes], batch: Batch, level: str,
             for name, data in files.items():
                 (Path(tmp) / name).write_bytes(data)
             model = _WORKER_MODELS[key] = load_model(Path(tmp))
-    return classify_batch(model, batch, level, evidence)
+    return classify_batch(model, batch, options)
 
 
 def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Records]:
@@ -86,27 +83,23 @@ def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Recor
 
 
 def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir: Path,
-                level: str, evidence: int | None, n_jobs: int = 1, engine: str = "local",
-                scheduler: str | None = None) -> Iterator[Records]:
-    """Records per batch, in order, from the chosen engine."""
-    if engine not in ENGINES:
-        raise PipelineError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
-    if n_jobs < 1:
-        raise PipelineError(f"--n-jobs: must be >= 1, got {n_jobs}")
-    if engine == "dask":
-        yield from _run_dask(batches, model_dir, level, evidence, n_jobs, scheduler)
-    elif n_jobs == 1:
+                options: PredictOptions) -> Iterator[Records]:
+    """Records per batch, in order, from the engine the options name."""
+    if options.engine == "dask":
+        yield from _run_dask(batches, model_dir, options)
+    elif options.n_jobs == 1:
         for batch in batches:
-            yield classify_batch(model, batch, level, evidence)
+            yield classify_batch(model, batch, options)
     else:
-        with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
+        with ProcessPoolExecutor(options.n_jobs, initializer=_init_worker,
                                  initargs=(str(model_dir),)) as pool:
-            yield from _ordered(lambda b: pool.submit(_local_worker, b, level, evidence),
-                                batches, 2 * n_jobs)
+            yield from _ordered(lambda b: pool.submit(_local_worker, b, options),
+                                batches, 2 * options.n_jobs)
 
 
-def _run_dask(batches: Iterable[Batch], model_dir: Path, level: str, evidence: int | None,
-              n_jobs: int, scheduler: str | None) -> Iterator[Records]:
+def _run_dask(batches: Iterable[Batch], model_dir: Path, options: PredictOptions
+              ) -> Iterator[Records]:
+    n_jobs, scheduler = options.n_jobs, options.scheduler
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
@@ -126,7 +119,7 @@ def _run_dask(batches: Iterable[Batch], model_dir: Path, level: str, evidence: i
         shipped = client.scatter(files, broadcast=True)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         yield from _ordered(
-            lambda b: client.submit(_dask_worker, shipped, b, level, evidence, pure=False),
+            lambda b: client.submit(_dask_worker, shipped, b, options, pure=False),
             batches, 2 * workers)
     finally:
         client.close()

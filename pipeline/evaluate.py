@@ -1,10 +1,14 @@
-"""Score a model on annotated passages, exactly as ``predict`` would label them.
+"""Score a model on annotated passages, and on the documents they come from.
 
-Besides the model's metrics, an evaluation holds the keyword and prior baselines on
-the same passages, the most confident errors per label, and the strongest features
-per label, so a reviewer can judge the model from one report. When the passages are
-the sentences of whole documents, it also scores the documents as ``predict`` labels
-them (a document's gold labels are the union of its sentences').
+A passage is labelled as the guide's unit (its best sentence against the sentence
+thresholds). When the passages are the sentences of whole documents, the documents
+are labelled as ``predict`` labels them, by the document rule (a document's gold
+labels are the union of its sentences'), with a row per length band. Every macro-F1
+has a bootstrap 95% interval, and documents made only of label-free passages show
+whether labels inflate with length. Besides the model's metrics, an evaluation holds
+the keyword and prior baselines on the same passages, the most confident errors per
+label, and the strongest features per label, so a reviewer can judge the model from
+one report.
 """
 
 from __future__ import annotations
@@ -18,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from pipeline.baselines import keyword_baseline, prior_baseline
-from pipeline.corpus import Passage, is_document_corpus, label_matrix, read_corpus
+from pipeline.corpus import Passage, groups_of, is_document_corpus, label_matrix, read_corpus
 from pipeline.errors import PipelineError
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel
+from pipeline.robustness import bootstrap_macro_f1, label_free_documents, length_bands
 from pipeline.segments import max_by_owner
 
 
@@ -39,41 +44,60 @@ class Evaluation:
 
 
 def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> Evaluation:
-    """Classify each passage as a one-passage document; compare with labels and baselines."""
+    """Label each passage as the guide's unit (its best sentence against the sentence
+    thresholds); compare with the gold labels and the baselines. Sentences of whole
+    documents are also scored as documents, by the document rule."""
     texts = [p.text for p in passages]
     Y = label_matrix(passages, model.config)
-    sentences = list(model.preprocessor.stream(texts))
-    segments, owners = model.segment_maker.sentences(texts, sentences)
-    # as predict scores a document: the maximum over its sentences
-    scores = max_by_owner(model.score_segments(segments), owners, len(texts))
-    P = model.decide(scores)
+    scored = model.score_sentences(texts)
+    scores = max_by_owner(scored.scores, scored.owners, len(texts))
+    P = model.estimator.rule_.sentence_labels(scores)
     metrics = all_metrics(Y, P, model.columns, scores, model.thresholds)
-    keyword = keyword_baseline(model, segments, owners, len(texts))
+    keyword = keyword_baseline(model, scored.cues, scored.owners, len(texts))
     baselines = {
         "keyword": all_metrics(Y, keyword, model.columns),
         "prior": all_metrics(Y, prior_baseline(model, len(texts)), model.columns),
     }
     metrics["baselines"] = _macro_micro(baselines, model)
+    groups = groups_of(passages) if is_document_corpus(passages) else None
+    settings = model.config.report
+    metrics["intervals"] = bootstrap_macro_f1(Y, P, model.columns, groups=groups,
+                                              n_resamples=settings.bootstrap,
+                                              seed=model.config.seed)
+    metrics["label_free"] = label_free_documents(
+        scores, Y, lambda s, o, n: model.estimator.rule_.document_labels(s, o, n)[0],
+        sizes=settings.label_free_sizes, n_documents=settings.label_free_documents,
+        seed=model.config.seed)
     evaluation = Evaluation(list(passages), Y, scores, P, metrics, baselines, keyword)
-    if is_document_corpus(passages):
+    if groups is not None:
         metrics["documents"] = document_metrics(evaluation, model)
     return evaluation
 
 
 def document_metrics(evaluation: Evaluation, model: TraffickingModel) -> dict[str, Any]:
-    """Metrics per document: its score is the maximum over its sentences (as ``predict``
-    scores it), its gold labels the union of its sentences' labels."""
-    docs = sorted({str(p.extra["doc"]) for p in evaluation.passages})
+    """Metrics per document, labelled by the document rule from its sentences' scores
+    (as ``predict`` labels it); its gold labels are the union of its sentences'."""
+    docs = list(dict.fromkeys(str(p.extra["doc"]) for p in evaluation.passages))
     index = {d: i for i, d in enumerate(docs)}
     owners = np.array([index[str(p.extra["doc"])] for p in evaluation.passages])
     Y = max_by_owner(evaluation.Y, owners, len(docs)).astype(np.int8)
     scores = max_by_owner(evaluation.scores, owners, len(docs))
-    out = all_metrics(Y, model.decide(scores), model.columns, scores, model.thresholds)
+    P, _, _ = model.estimator.rule_.document_labels(evaluation.scores, owners, len(docs))
+    out = all_metrics(Y, P, model.columns, scores)
     out["n_documents"] = len(docs)
+    lengths = np.bincount(owners, minlength=len(docs))
+    everything = np.ones_like(Y)
     baselines = {"keyword": all_metrics(Y, max_by_owner(evaluation.keyword, owners, len(docs))
                                         .astype(np.int8), model.columns),
-                 "prior": all_metrics(Y, prior_baseline(model, len(docs)), model.columns)}
+                 "prior": all_metrics(Y, prior_baseline(model, len(docs)), model.columns),
+                 "all_labels": all_metrics(Y, everything, model.columns),
+                 "best_sentence": all_metrics(Y, model.estimator.rule_.sentence_labels(scores),
+                                              model.columns)}
     out["baselines"] = _macro_micro(baselines, model)
+    settings = model.config.report
+    out["intervals"] = bootstrap_macro_f1(Y, P, model.columns, n_resamples=settings.bootstrap,
+                                          seed=model.config.seed)
+    out["length_bands"] = length_bands(Y, P, lengths, model.columns)
     return out
 
 
@@ -114,10 +138,8 @@ def confident_errors(evaluation: Evaluation, model: TraffickingModel, limit: int
 
 def top_features(model: TraffickingModel, k: int) -> dict[tuple[str, str], list[tuple[str, float]]]:
     """The ``k`` features with the largest positive weight per label (linear models)."""
-    features = model.estimator.named_steps["features"]
-    classifier = model.estimator.named_steps["classifier"]
-    cue_names = [key for key in model.cues]
-    names = np.array(features.feature_names(cue_names))
+    classifier = model.estimator.pipeline_.named_steps["classifier"]
+    names = model.estimator.get_feature_names_out()
     out = {}
     for j, col in enumerate(model.columns):
         coef = _coefficients(classifier.estimators_[j])

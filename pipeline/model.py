@@ -25,26 +25,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from pipeline.config import Config, config_from_dict
-from pipeline.cues import CueMatcher
 from pipeline.errors import PipelineError
+from pipeline.estimator import SentenceScores, TraffickingClassifier
 from pipeline.features import Segments
 from pipeline.preprocess import Preprocessor, Sentence
-from pipeline.segments import SegmentMaker, max_by_owner
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "model.json"
 #: ``model.skops`` holds ``{"format", "estimator", "sealed"}``: the estimator, and what
 #: gives its output columns meaning (config with the label order, thresholds, cue
-#: lists) as JSON, so the sha256 in the card covers them too. Older files held the
-#: bare estimator.
-SEALED_FORMAT = 2
-SEALED_KEYS = ("config", "thresholds", "cues")
+#: lists, document rule) as JSON, so the sha256 in the card covers them too. Format 2
+#: held a bare scikit-learn pipeline with the thresholds beside it.
+SEALED_FORMAT = 3
+SEALED_KEYS = ("config", "thresholds", "cues", "decision")
 #: Types inside model.skops that skops may build besides its own safe defaults.
 TRUSTED_TYPES = [
-    "pipeline.features.SegmentVectorizer",
+    "pipeline.estimator.TraffickingClassifier",
+    "pipeline.features.WordNgrams",
+    "pipeline.features.CharNgrams",
+    "pipeline.features.CueCounts",
+    "pipeline.thresholds.DocumentRule",
     "sklearn.calibration._CalibratedClassifier",  # linear_svm
     "sklearn.calibration._SigmoidCalibration",  # linear_svm
     "sklearn.multiclass._ConstantPredictor",  # OneVsRest, for a label with one class
@@ -53,57 +55,37 @@ TRUSTED_TYPES = [
 
 @dataclass
 class TraffickingModel:
-    """A fitted estimator with its label columns, thresholds and cue terms."""
+    """A fitted :class:`TraffickingClassifier` with the config and card it came with."""
 
     config: Config
-    estimator: Pipeline
-    thresholds: np.ndarray
-    cues: dict[str, list[str]]
+    estimator: TraffickingClassifier
     card: dict[str, Any] = field(default_factory=dict)
-    _maker: SegmentMaker | None = field(default=None, repr=False)
-    _preprocessor: Preprocessor | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[tuple[str, str]]:
         return self.config.all_labels
 
     @property
-    def preprocessor(self) -> Preprocessor:
-        if self._preprocessor is None:
-            self._preprocessor = Preprocessor(self.config.preprocess,
-                                              max_chars=self.config.predict.max_chars)
-        return self._preprocessor
+    def thresholds(self) -> np.ndarray:
+        """Sentence thresholds, one per label column."""
+        return self.estimator.thresholds_
 
     @property
-    def segment_maker(self) -> SegmentMaker:
-        if self._maker is None:
-            self._maker = SegmentMaker(CueMatcher(self.cues, self.preprocessor,
-                                                  source="the model's cue terms"))
-        return self._maker
+    def cues(self) -> dict[str, list[str]]:
+        return dict(self.estimator.cue_terms or {})
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        return self.estimator._preprocessor()
 
     def score_segments(self, segments: Segments) -> np.ndarray:
         """Probability per label column for each segment, in [0, 1]."""
-        if len(segments) == 0:
-            return np.zeros((0, len(self.columns)))
-        return np.clip(self.estimator.predict_proba(segments), 0.0, 1.0)
+        return self.estimator.score_segments(segments)
 
-    def score_sentences(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Sentence scores for preprocessed texts, and each sentence's text index."""
-        segs, owners = self.segment_maker.sentences(texts, sentences)
-        return self.score_segments(segs), owners
-
-    def score_texts(self, texts: Sequence[str],
-                    sentences: Sequence[list[Sentence]] | None = None) -> np.ndarray:
-        """Per-text scores: the maximum over each text's sentences (as ``predict`` does)."""
-        if sentences is None:
-            sentences = list(self.preprocessor.stream(texts))
-        scores, owners = self.score_sentences(texts, sentences)
-        return max_by_owner(scores, owners, len(texts))
-
-    def decide(self, scores: np.ndarray) -> np.ndarray:
-        """Binary decisions from scores using the per-label thresholds."""
-        return (np.asarray(scores) >= self.thresholds).astype(np.int8)
+    def score_sentences(self, texts: Sequence[str],
+                        sentences: Sequence[list[Sentence]] | None = None) -> SentenceScores:
+        """Every sentence's scores (``sentences``: the texts already split, if at hand)."""
+        return self.estimator.predict_sentences(texts, sentences)
 
 
 def sha256_file(path: Path) -> str:
@@ -172,7 +154,7 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
         card = dict(model.card)
         sealed = {"config": model.config.to_dict(),
                   "thresholds": _by_set(model.columns, model.thresholds),
-                  "cues": model.cues}
+                  "cues": model.cues, "decision": decision_card(model)}
         card.update(sealed)
         sio.dump({"format": SEALED_FORMAT, "estimator": model.estimator,
                   "sealed": json.dumps(sealed, ensure_ascii=False)}, tmp / MODEL_FILE)
@@ -226,10 +208,10 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
                 raise PipelineError(f"{card_path}: {key} differ from those sealed in "
                                     f"{MODEL_FILE} (edited by hand?); restore the card or "
                                     "retrain the model")
-    else:  # a model saved before the seal: the card alone says what the columns mean
-        estimator, sealed = stored, card
-        warnings.warn(f"{path}: saved by an older trafficlens, its card's labels and "
-                      "thresholds are not protected by the sha256; retrain it", stacklevel=2)
+    else:
+        raise PipelineError(f"{path}: saved by an older trafficlens (before the single "
+                            "estimator with document decisions); retrain it with "
+                            "`trafficlens train`")
     config, thresholds, cues = _read_card(sealed, card_path)
     check_versions(card.get("versions", {}), path)
     if expect is not None:
@@ -238,8 +220,8 @@ def load_model(path: Path, *, expect: Config | None = None) -> TraffickingModel:
         if want != have:
             raise PipelineError(f"{path}: model labels {have} differ from the config's {want}; "
                                 "retrain the model with this config")
-    model = TraffickingModel(config, estimator, thresholds, cues, card)
-    _check_estimator(model, model_path)
+    model = TraffickingModel(config, estimator, card)
+    _check_estimator(model, model_path, thresholds, cues)
     return model
 
 
@@ -296,23 +278,24 @@ def _read_card(card: dict[str, Any], card_path: Path
     return config, np.array(raw, dtype=float), {k: list(v) for k, v in cues.items()}
 
 
-def _check_estimator(model: TraffickingModel, model_path: Path) -> None:
-    """Refuse an estimator that does not score segments into one column per label."""
-    from pipeline.features import SegmentVectorizer
-
+def _check_estimator(model: TraffickingModel, model_path: Path, thresholds: np.ndarray,
+                     cues: dict[str, list[str]]) -> None:
+    """Refuse an estimator that does not score into the card's label columns with the
+    card's thresholds and cue terms."""
     estimator = model.estimator
     n = len(model.columns)
-    steps = getattr(estimator, "named_steps", None)
-    if not isinstance(estimator, Pipeline) or steps is None or not isinstance(
-            steps.get("features"), SegmentVectorizer) or "classifier" not in steps:
+    if not isinstance(estimator, TraffickingClassifier) or not hasattr(estimator, "rule_"):
         raise PipelineError(f"{model_path}: not a trafficlens model (it holds "
-                            f"{type(estimator).__name__}, not a features + classifier pipeline)")
-    fitted = getattr(steps["classifier"], "estimators_", None)
-    if fitted is None or len(fitted) != n:
-        raise PipelineError(f"{model_path}: the classifier gives "
-                            f"{'no' if fitted is None else len(fitted)} scores per segment, "
-                            f"the card names {n} label columns")
-    probe = Segments(["probe"], ["probe"], np.zeros((1, len(model.cues)), dtype=np.float32))
+                            f"{type(estimator).__name__}, not a fitted TraffickingClassifier)")
+    want = [f"{s}:{lab}" for s, lab in model.columns]
+    if list(estimator.classes_) != want or len(estimator.thresholds_) != n:
+        raise PipelineError(f"{model_path}: the estimator's label columns "
+                            f"({', '.join(map(str, estimator.classes_))}) differ from the "
+                            f"card's ({', '.join(want)})")
+    if not np.allclose(np.round(estimator.thresholds_, 6), thresholds) or model.cues != cues:
+        raise PipelineError(f"{model_path}: the estimator's thresholds or cue terms differ "
+                            "from those sealed with it; retrain the model")
+    probe = Segments(["probe"], ["probe"], np.zeros((1, len(cues)), dtype=np.float32))
     try:
         shape = model.score_segments(probe).shape
     except Exception as err:  # whatever scikit-learn raises for a mismatched estimator
@@ -321,6 +304,15 @@ def _check_estimator(model: TraffickingModel, model_path: Path) -> None:
     if shape != (1, n):
         raise PipelineError(f"{model_path}: the model gives {shape[1]} scores per segment, "
                             f"the card names {n} label columns")
+
+
+def decision_card(model: TraffickingModel) -> dict[str, Any]:
+    """The document rule as the card shows it: evidence thresholds and the out-of-fold
+    false-positive rate at each, per label."""
+    rule = model.estimator.rule_
+    return {"false_alarm": float(rule.false_alarm),
+            "evidence": _by_set(model.columns, rule.evidence_),
+            "null_rate": _by_set(model.columns, rule.null_rate_)}
 
 
 def _minor(version: str) -> str:

@@ -139,10 +139,10 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
             for set_name, scores in value.items():
                 for lab, score in scores.items():
                     row[f"score_{set_name}_{lab}"] = score
-        elif key == "evidence_sentences":
+        elif key in PER_LABEL_COUNTS:
             for set_name, counts in value.items():
                 for lab, count in counts.items():
-                    row[f"sentences_{set_name}_{lab}"] = count
+                    row[f"{PER_LABEL_COUNTS[key]}{set_name}_{lab}"] = count
         elif key == "same_sentence":
             for stage, counts in value.items():
                 for tech, count in counts.items():
@@ -192,7 +192,10 @@ def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
 
 #: Prefixes of the flat columns that regroup into a per-set table (scores, sentence
 #: counts, sentences per stage x technology pair).
-GROUPED = ("score_", "sentences_", "same_sentence_")
+GROUPED = ("score_", "sentences_", "needed_", "same_sentence_")
+#: Per-label count tables of a document record and their flat column prefixes: the
+#: evidence sentences a document has, and how many its length needs for the label.
+PER_LABEL_COUNTS = {"evidence_sentences": "sentences_", "evidence_needed": "needed_"}
 #: Columns of a flat (CSV, Parquet) record that are neither a label set nor a score.
 RECORD_FIELDS = ("id", "source", "n_sentences", "evidence", "error",
                  "doc_id", "sentence", "start", "end", "text")
@@ -202,8 +205,9 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
     """A flat CSV/Parquet row back as the record :func:`flat_row` made it from.
 
     Label-set columns are split at ``;``; ``score_<set>_<label>``,
-    ``sentences_<set>_<label>`` and ``same_sentence_<stage>_<technology>`` columns are
-    regrouped, evidence parsed; empty cells (CSV) and missing values (Parquet) become None.
+    ``sentences_<set>_<label>``, ``needed_<set>_<label>`` and
+    ``same_sentence_<stage>_<technology>`` columns are regrouped, evidence parsed;
+    empty cells (CSV) and missing values (Parquet) become None.
     """
     def value(v: Any) -> Any:
         if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
@@ -214,12 +218,13 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
     record: dict[str, Any] = {k: value(row[k]) for k in RECORD_FIELDS if k in row}
     record["labels"] = {s: [x for x in str(value(row[s]) or "").split(";") if x] for s in sets}
     record["scores"] = {s: {} for s in sets}
-    if any(k.startswith("sentences_") for k in row):
-        record["evidence_sentences"] = {s: {} for s in sets}
+    for field, prefix in PER_LABEL_COUNTS.items():
+        if any(k.startswith(prefix) for k in row):
+            record[field] = {s: {} for s in sets}
     by_length = sorted(sets, key=len, reverse=True)  # "score_a_b_x": set "a_b" before "a"
     for key, v in row.items():
         for prefix, field, kind in (("score_", "scores", float),
-                                    ("sentences_", "evidence_sentences", int)):
+                                    *((p, f, int) for f, p in PER_LABEL_COUNTS.items())):
             if not key.startswith(prefix):
                 continue
             for s in by_length:

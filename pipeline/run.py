@@ -26,7 +26,7 @@ from pipeline.outputs import (
     position_key,
     write_records,
 )
-from pipeline.predict import batches
+from pipeline.predict import PredictOptions, batches
 
 
 @dataclass
@@ -97,15 +97,14 @@ def check_not_an_input(outputs: Iterable[Path], inputs: Iterable[str]) -> None:
                                 "would destroy the input, choose another --out")
 
 
-def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
-                out: Path | None = None, level: str = "document", evidence: int | None = None,
-                read_options: ReadOptions | None = None, n_jobs: int = 1,
-                engine: str = "local", scheduler: str | None = None, resume: bool = False,
-                batch_docs: int = 64,
+def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path,
+                options: PredictOptions | None = None, *, out: Path | None = None,
+                read_options: ReadOptions | None = None, resume: bool = False,
                 wrap: Callable[[Iterator[Document]], Iterator[Document]] | None = None
                 ) -> RunStats:
     """Classify every input document and write one record each (per sentence with
     ``level="sentence"``); return the run's counts."""
+    options = options or PredictOptions()
     stats = RunStats()
     if resume and out is None:
         raise PipelineError("--resume needs --out (the output file to continue)")
@@ -119,10 +118,9 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path, *,
     def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:
         if wrap is not None:
             docs = wrap(docs)
-        for records in run_batches(batches(docs, batch_docs), model=model,
-                                   model_dir=model_dir, level=level, evidence=evidence,
-                                   n_jobs=n_jobs, engine=engine, scheduler=scheduler):
-            stats.add(records, level)
+        for records in run_batches(batches(docs, options.batch_docs), model=model,
+                                   model_dir=model_dir, options=options):
+            stats.add(records, options.level)
             yield records
 
     if out is None:

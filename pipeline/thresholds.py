@@ -1,19 +1,43 @@
-"""Per-label decision thresholds, tuned to maximise each label's F1 on held-out scores."""
+"""Every decision the model makes from its scores, in one place.
+
+- A **sentence** (or a training passage) gets a label when its score reaches the
+  label's threshold, tuned to maximise the label's F1 on out-of-fold scores.
+- A **document** of ``n`` sentences gets a label when at least ``m(n)`` of its
+  sentences reach the label's *evidence threshold*, where ``m(n)`` is the smallest
+  count that a document with no sentence of that label would reach with probability
+  at most ``false_alarm`` (a binomial tail, from the label's out-of-fold false-positive
+  rate at that threshold). So a label-free document gets a label no more often when
+  it is long than when it is short, and a long document needs more evidence than a
+  short one. The evidence thresholds (never below the sentence thresholds, so evidence
+  sentences are labelled sentences) are tuned for document F1 on out-of-fold scores
+  of whole documents. A one-sentence document is labelled as its sentence is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from scipy.stats import binom
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 
 def f1_at(scores: np.ndarray, y: np.ndarray, threshold: float) -> float:
     """F1 of ``scores >= threshold`` against binary ``y``."""
-    pred = scores >= threshold
-    tp = int(np.sum(pred & (y == 1)))
-    fp = int(np.sum(pred & (y == 0)))
-    fn = int(np.sum(~pred & (y == 1)))
+    return _f1(np.asarray(scores) >= threshold, np.asarray(y) == 1)
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
+    tp = int(np.sum(pred & truth))
+    fp = int(np.sum(pred & ~truth))
+    fn = int(np.sum(~pred & truth))
     return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _grid(start: float, stop: float, step: float) -> np.ndarray:
+    n_steps = round((stop - start) / step)
+    return np.round(start + step * np.arange(n_steps + 1), 6)
 
 
 class LabelThresholds(BaseEstimator):
@@ -38,8 +62,7 @@ class LabelThresholds(BaseEstimator):
 
     def fit(self, scores: np.ndarray, Y: np.ndarray) -> LabelThresholds:
         scores, Y = np.asarray(scores), np.asarray(Y)
-        n_steps = round((self.grid_stop - self.grid_start) / self.grid_step)
-        grid = np.round(self.grid_start + self.grid_step * np.arange(n_steps + 1), 6)
+        grid = _grid(self.grid_start, self.grid_stop, self.grid_step)
         thresholds, best = [], []
         for j in range(Y.shape[1]):
             f1s = np.array([f1_at(scores[:, j], Y[:, j], t) for t in grid])
@@ -58,3 +81,143 @@ class LabelThresholds(BaseEstimator):
         """Binary decisions (int8) for a score matrix."""
         check_is_fitted(self, "thresholds_")
         return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
+
+
+class DocumentRule(BaseEstimator):
+    """Sentence thresholds, and the evidence a document needs per label (see the module).
+
+    Parameters
+    ----------
+    false_alarm : float
+        Per label, the largest chance that a document with no sentence of the label
+        gets it, at any length.
+    grid_start, grid_stop, grid_step, default : float
+        The sentence-threshold grid of :class:`LabelThresholds`; evidence thresholds
+        are searched on the same grid, up to ``evidence_stop``.
+    evidence_stop : float
+        The highest evidence threshold tried.
+    synthetic_lengths : tuple of int
+        Without documents to tune on, passages are shuffled into documents of these
+        lengths, in turn (seeded by ``random_state``).
+    random_state : int
+    """
+
+    def __init__(self, *, false_alarm=0.01, grid_start=0.05, grid_stop=0.95, grid_step=0.01,
+                 default=0.5, evidence_stop=0.99, synthetic_lengths=(2, 3, 5, 8, 13),
+                 random_state=0):
+        self.false_alarm = false_alarm
+        self.grid_start = grid_start
+        self.grid_stop = grid_stop
+        self.grid_step = grid_step
+        self.default = default
+        self.evidence_stop = evidence_stop
+        self.synthetic_lengths = synthetic_lengths
+        self.random_state = random_state
+
+    def fit(self, scores: np.ndarray, Y: np.ndarray,
+            documents: Sequence[object] | None = None) -> DocumentRule:
+        """Tune on out-of-fold ``scores`` of passages with labels ``Y``.
+
+        ``documents`` names each passage's document; without it, the passages are
+        shuffled into documents of ``synthetic_lengths`` to tune on.
+        """
+        scores, Y = np.asarray(scores, dtype=float), np.asarray(Y).astype(bool)
+        tuner = LabelThresholds(grid_start=self.grid_start, grid_stop=self.grid_stop,
+                                grid_step=self.grid_step, default=self.default)
+        self.thresholds_ = tuner.fit(scores, Y).thresholds_
+        self.best_f1_ = tuner.best_f1_
+        self.negatives_ = [np.sort(scores[~Y[:, j], j]) for j in range(Y.shape[1])]
+        evidence = self.thresholds_.copy()
+        owners, n_docs = (_owners(documents) if documents is not None
+                          else self._synthetic(len(scores)))
+        if n_docs:
+            truth = np.zeros((n_docs, Y.shape[1]), dtype=bool)
+            np.logical_or.at(truth, owners, Y)
+            lengths = np.bincount(owners, minlength=n_docs)
+            grid = _grid(self.grid_start, self.evidence_stop, self.grid_step)
+            as_sentence = np.zeros_like(truth)  # one-sentence documents: sentence labels
+            np.logical_or.at(as_sentence, owners, scores >= self.thresholds_)
+            single = lengths == 1
+            for j in range(Y.shape[1]):
+                best = -1.0
+                for t in grid[grid >= self.thresholds_[j] - 1e-9]:
+                    counts = np.bincount(owners, weights=scores[:, j] >= t, minlength=n_docs)
+                    need = self._needed(lengths, self._null_rate(j, t))
+                    pred = np.where(single, as_sentence[:, j], counts >= need)
+                    f1 = _f1(pred, truth[:, j])
+                    if f1 > best + 1e-12:
+                        best, evidence[j] = f1, t
+        self.evidence_ = evidence
+        self.null_rate_ = np.array([self._null_rate(j, t) for j, t in enumerate(evidence)])
+        del self.negatives_  # only needed to fit; keeps the saved model small
+        return self
+
+    def _synthetic(self, n: int) -> tuple[np.ndarray, int]:
+        """Owners that cut a seeded shuffle of ``n`` passages into documents."""
+        order = np.random.default_rng(self.random_state).permutation(n)
+        owners = np.empty(n, dtype=int)
+        start, doc = 0, 0
+        while start < n:
+            length = self.synthetic_lengths[doc % len(self.synthetic_lengths)]
+            owners[order[start:start + length]] = doc
+            start, doc = start + length, doc + 1
+        return owners, doc
+
+    def _null_rate(self, j: int, threshold: float) -> float:
+        """Share of label-``j``-negative passages scoring at least ``threshold`` (+1 smoothed)."""
+        neg = self.negatives_[j]
+        over = len(neg) - np.searchsorted(neg, threshold, side="left")
+        return float((over + 1) / (len(neg) + 1))
+
+    def _needed(self, lengths: np.ndarray, rate: float) -> np.ndarray:
+        # the smallest m with P(Binomial(n, rate) >= m) <= false_alarm
+        k = binom.ppf(1.0 - self.false_alarm, np.asarray(lengths), rate)
+        return np.maximum(1, np.asarray(k, dtype=float) + 1).astype(int)
+
+    def sentence_labels(self, scores: np.ndarray) -> np.ndarray:
+        """Binary decisions (int8) per sentence or passage."""
+        check_is_fitted(self, "thresholds_")
+        return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
+
+    def evidence(self, scores: np.ndarray) -> np.ndarray:
+        """Which sentences count as evidence for each label (boolean, like ``scores``)."""
+        check_is_fitted(self, "evidence_")
+        return np.asarray(scores) >= self.evidence_
+
+    def needed(self, n_sentences: int | np.ndarray) -> np.ndarray:
+        """Evidence sentences a document of ``n_sentences`` needs, per label (0 sentences:
+        never labelled)."""
+        check_is_fitted(self, "null_rate_")
+        n = np.atleast_1d(np.asarray(n_sentences))
+        out = np.stack([self._needed(n, r) for r in self.null_rate_], axis=-1)
+        out[n == 1] = 1
+        out[n == 0] = 1
+        return out if np.ndim(n_sentences) else out[0]
+
+    def document_labels(self, scores: np.ndarray, owners: np.ndarray, n_docs: int
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per document: labels (int8), evidence counts and evidence needed.
+
+        ``scores`` holds one row per sentence, ``owners`` each sentence's document.
+        A one-sentence document is labelled as its sentence is.
+        """
+        owners = np.asarray(owners, dtype=int)
+        n_labels = len(self.thresholds_)
+        counts = np.zeros((n_docs, n_labels), dtype=int)
+        lengths = np.bincount(owners, minlength=n_docs) if len(owners) else np.zeros(
+            n_docs, dtype=int)
+        if len(owners):
+            np.add.at(counts, owners, self.evidence(scores).astype(int))
+            single = np.zeros((n_docs, n_labels), dtype=int)
+            np.add.at(single, owners, self.sentence_labels(scores).astype(int))
+            one = lengths == 1
+            counts[one] = single[one]
+        need = self.needed(lengths).reshape(n_docs, n_labels)
+        labels = ((counts >= need) & (lengths[:, None] > 0)).astype(np.int8)
+        return labels, counts, need
+
+
+def _owners(documents: Sequence[object]) -> tuple[np.ndarray, int]:
+    index: dict[object, int] = {}
+    owners = np.array([index.setdefault(d, len(index)) for d in documents], dtype=int)
+    return owners, len(index)

@@ -1,34 +1,36 @@
-"""Fit a model: preprocess, cross-validate for thresholds, fit on all data, save.
+"""Fit a model from a config and a corpus, describe it in a card, save it.
 
-Thresholds are tuned on out-of-fold scores from a multi-label stratified K-fold, each
-held-out passage scored exactly as ``predict`` scores a document (maximum over its
-sentences), so the tuned thresholds fit the way the model is used.
+The estimator (:class:`~pipeline.estimator.TraffickingClassifier`) tunes its own
+thresholds and document rule inside ``fit``; this module reads the corpus, checks it
+can be fitted, and writes what the card records about the run.
 """
 
 from __future__ import annotations
 
 import platform
-import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pipeline import __version__
-from pipeline.classifier import build_estimator
 from pipeline.config import Config
-from pipeline.corpus import Passage, fingerprint, groups_of, label_matrix, read_corpus
+from pipeline.corpus import (
+    Passage,
+    fingerprint,
+    groups_of,
+    is_document_corpus,
+    label_matrix,
+    read_corpus,
+)
 from pipeline.cues import CueMatcher, read_cues
 from pipeline.errors import collect
+from pipeline.estimator import TraffickingClassifier
 from pipeline.metrics import all_metrics
 from pipeline.model import TraffickingModel, check_target, save_model
 from pipeline.outputs import check_writable_dir
 from pipeline.preprocess import Preprocessor
-from pipeline.segments import SegmentMaker, max_by_owner
-from pipeline.stratify import multilabel_kfold
-from pipeline.thresholds import LabelThresholds
 
 Progress = Callable[[str], None]
 
@@ -59,38 +61,23 @@ def check_label_counts(Y: np.ndarray, config: Config) -> None:
 
 def fit_model(passages: Sequence[Passage], config: Config,
               progress: Progress | None = None) -> TraffickingModel:
-    """Fit the estimator and thresholds of ``config`` on ``passages``."""
+    """Fit the estimator of ``config`` (features, classifier, decision rule) on ``passages``."""
     say = progress or (lambda _msg: None)
     Y = label_matrix(passages, config)
     check_label_counts(Y, config)
-    texts = [p.text for p in passages]
-    pre = Preprocessor(config.preprocess, cache_dir=config.paths.cache,
-                       max_chars=config.predict.max_chars)
-    cues = read_cues(config.paths.cues, config)  # a bad cue file fails before the long work
-    maker = SegmentMaker(CueMatcher(cues, pre, source=str(config.paths.cues)))
-    say(f"preprocessing {len(texts)} passages with spaCy")
-    sentences = pre.process(texts)
-    sent_segs, owners = maker.sentences(texts, sentences)
-    whole = maker.passages(texts, sentences, (sent_segs, owners))
-
+    cues = read_cues(config.paths.cues, config)
+    # a bad cue term fails now, naming the cue file, not after the long work
+    CueMatcher(cues, Preprocessor(config.preprocess), source=str(config.paths.cues))
+    estimator = TraffickingClassifier.from_config(config, cues)
+    documents = groups_of(passages) if is_document_corpus(passages) else None
     k = config.thresholds.cv_folds
-    oof = np.zeros(Y.shape, dtype=float)
-    for fold, (train_idx, test_idx) in enumerate(
-            multilabel_kfold(Y, k, config.seed, groups_of(passages)), 1):
-        say(f"cross-validation fold {fold}/{k}")
-        est = _fit(_estimator(config, Y[train_idx]), whole.take(train_idx), Y[train_idx])
-        rows = np.flatnonzero(np.isin(owners, test_idx))
-        scores = est.predict_proba(sent_segs.take(rows)) if len(rows) else None
-        local = {j: i for i, j in enumerate(test_idx)}
-        if scores is not None:
-            oof[test_idx] = max_by_owner(scores, np.array([local[o] for o in owners[rows]]),
-                                         len(test_idx))
-    t = config.thresholds
-    tuner = LabelThresholds(grid_start=t.grid_start, grid_stop=t.grid_stop,
-                            grid_step=t.grid_step, default=t.default).fit(oof, Y)
-    say("fitting the final model on all passages")
-    estimator = _fit(_estimator(config, Y), whole, Y)
-    cv = all_metrics(Y, tuner.transform(oof), config.all_labels)
+    say(f"fitting on {len(passages)} passages ({k} folds tune the thresholds"
+        f"{', grouped by document' if documents is not None else ''})")
+    estimator.set_params(verbose=int(progress is not None))
+    estimator.fit([p.text for p in passages], Y, documents=documents)
+    estimator.set_params(verbose=0)
+    rule = estimator.rule_
+    cv = all_metrics(Y, rule.sentence_labels(estimator.oof_scores_), config.all_labels)
     card = {
         "name": "trafficlens model",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -102,8 +89,7 @@ def fit_model(passages: Sequence[Passage], config: Config,
                        "scores (slightly optimistic)", **cv},
         "versions": library_versions(),
     }
-    return TraffickingModel(config, estimator, tuner.thresholds_, cues, card,
-                            _maker=maker, _preprocessor=pre)
+    return TraffickingModel(config, estimator, card)
 
 
 def _prevalence(Y: np.ndarray, config: Config) -> dict[str, dict[str, float]]:
@@ -111,19 +97,6 @@ def _prevalence(Y: np.ndarray, config: Config) -> dict[str, dict[str, float]]:
     for j, (s, lab) in enumerate(config.all_labels):
         out.setdefault(s, {})[lab] = round(float(Y[:, j].mean()), 4)
     return out
-
-
-def _estimator(config: Config, Y: np.ndarray) -> Any:
-    return build_estimator(config, min_positives=int(Y.sum(axis=0).min()))
-
-
-def _fit(estimator: Any, segments: Any, Y: np.ndarray) -> Any:
-    with warnings.catch_warnings():
-        # a label absent from a fold is predicted as constant; check_label_counts
-        # already guarantees it is present overall
-        warnings.filterwarnings("ignore", message="Label .* is present in all training")
-        warnings.filterwarnings("ignore", message="Label not .* present in all training")
-        return estimator.fit(segments, Y)
 
 
 def fit_and_save(config: Config, data: Sequence[Path] | None, out: Path, *,

@@ -1506,10 +1506,15 @@ def test_document_records_count_the_sentences_over_each_threshold(model_dir: Pat
                   "--level", "sentence").exit_code == 0
     (record,) = read_jsonl(out)
     sentences = read_jsonl(sent_out)
-    for (s, lab), threshold in zip(model.columns, model.thresholds, strict=True):
+    evidence = model.estimator.rule_.evidence_
+    for (s, lab), threshold in zip(model.columns, evidence, strict=True):
         over = sum(r["scores"][s][lab] >= threshold for r in sentences)
         assert record["evidence_sentences"][s][lab] == over
-        assert (over > 0) == (lab in record["labels"][s])  # the same decision rule
+        # the document rule: enough evidence sentences for a document of this length
+        needed = record["evidence_needed"][s][lab]
+        assert needed == model.estimator.rule_.needed(len(sentences))[model.columns.index(
+            (s, lab))]
+        assert (over >= needed) == (lab in record["labels"][s])
     assert record["evidence_sentences"]["stage"]["recruitment"] >= 2
     # CSV carries one column per label and reads back to the same record
     csv_out = tmp_path / "d.csv"

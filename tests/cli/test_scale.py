@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.predict import PredictOptions
 from pipeline.run import run_predict
 
 runner = CliRunner()
@@ -74,7 +75,7 @@ def test_resume_completes_an_interrupted_run(model, model_dir, collection, tmp_p
             yield doc
 
     with pytest.raises(KeyboardInterrupt):
-        run_predict([str(collection)], model, model_dir, out=out, batch_docs=4,
+        run_predict([str(collection)], model, model_dir, PredictOptions(batch_docs=4), out=out,
                     wrap=interrupt_after_12)
     partial = out.with_name(out.name + ".partial")
     assert not out.exists() and partial.exists()
@@ -132,8 +133,8 @@ def _interrupted(model, model_dir, inputs, out, after: int, **options) -> None:
             yield doc
 
     with pytest.raises(KeyboardInterrupt):
-        run_predict([str(i) for i in inputs], model, model_dir, out=out, batch_docs=2,
-                    wrap=interrupt, **options)
+        run_predict([str(i) for i in inputs], model, model_dir,
+                    PredictOptions(batch_docs=2, **options), out=out, wrap=interrupt)
 
 
 @pytest.mark.filterwarnings("ignore:.*duplicate id:UserWarning")
@@ -171,7 +172,7 @@ def test_resume_with_undecodable_file_names_adds_nothing_twice(model_dir, tmp_pa
 def test_resume_at_sentence_level_redoes_a_document_cut_short(model, model_dir, collection,
                                                              tmp_path):
     full = tmp_path / "full.jsonl"
-    run_predict([str(collection)], model, model_dir, out=full, level="sentence")
+    run_predict([str(collection)], model, model_dir, PredictOptions(level="sentence"), out=full)
     out = tmp_path / "preds.jsonl"
     _interrupted(model, model_dir, [collection], out, after=6, level="sentence")
     partial = out.with_name(out.name + ".partial")
@@ -179,7 +180,8 @@ def test_resume_at_sentence_level_redoes_a_document_cut_short(model, model_dir, 
     last_doc = json.loads(lines[-1])["doc_id"]
     assert sum(json.loads(x)["doc_id"] == last_doc for x in lines) > 1
     partial.write_text("".join(lines[:-1]), encoding="utf-8")  # killed inside a document
-    run_predict([str(collection)], model, model_dir, out=out, level="sentence", resume=True)
+    run_predict([str(collection)], model, model_dir, PredictOptions(level="sentence"), out=out,
+                resume=True)
     assert _records(out) == _records(full)
 
 

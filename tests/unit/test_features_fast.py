@@ -6,21 +6,22 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.features import _wb_ngrams
+from pipeline.features import Segments, _wb_ngrams
 
 TRICKY = ["a", "", "  x  y ", "ab\tcd\n\nef", "Ünïcødé  ÀB", "xxx", "🙂 ok", "İstanbul ẞ",
           "\u00a0\u2003 nb", "Recruiters posted FAKE jobs abroad!!"]
 
 
 def test_cached_char_ngrams_equal_sklearn(fitted_model, passages):
-    features = fitted_model.estimator.named_steps["features"]
+    chars = fitted_model.estimator.pipeline_.named_steps["features"].named_transformers["chars"]
     texts = [p.text for p in passages] + TRICKY
-    expected = features.char_.transform(texts).toarray()
-    got = features._char_transform(texts).toarray()
+    segments = Segments(texts, texts, np.zeros((len(texts), 0)))
+    expected = chars.vectorizer_.transform(texts).toarray()
+    got = chars.transform(segments).toarray()
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, atol=1e-6)
     # a second call is served from the cache and must not change
-    np.testing.assert_allclose(features._char_transform(texts).toarray(), expected, atol=1e-6)
+    np.testing.assert_allclose(chars.transform(segments).toarray(), expected, atol=1e-6)
 
 
 @settings(max_examples=60, deadline=None)

@@ -27,19 +27,20 @@ TEXTS = ["Her passport was taken on arrival and she was told she owed money.",
 
 def test_round_trip_gives_identical_scores(fitted_model: TraffickingModel,
                                            model: TraffickingModel):
-    before = fitted_model.score_texts(TEXTS)
-    after = model.score_texts(TEXTS)
+    before = fitted_model.estimator.predict_proba(TEXTS)
+    after = model.estimator.predict_proba(TEXTS)
     assert before.shape == (len(TEXTS), 13)
     assert np.array_equal(before, after)
     assert np.array_equal(fitted_model.thresholds, model.thresholds)
     assert model.cues == fitted_model.cues
     assert model.config.to_dict() == fitted_model.config.to_dict()
     assert model.columns == fitted_model.columns
-    assert np.array_equal(model.decide(after), fitted_model.decide(before))
+    assert np.array_equal(model.estimator.predict(TEXTS), fitted_model.estimator.predict(TEXTS))
+    assert np.array_equal(model.estimator.rule_.evidence_, fitted_model.estimator.rule_.evidence_)
 
 
 def test_scores_are_probabilities(model: TraffickingModel):
-    scores = model.score_texts(TEXTS)
+    scores = model.estimator.predict_proba(TEXTS)
     assert ((scores >= 0) & (scores <= 1)).all()
     assert not scores[-1].any()  # the empty text has no sentence: all zeros
 
@@ -47,14 +48,22 @@ def test_scores_are_probabilities(model: TraffickingModel):
 def test_score_is_max_over_sentences(model: TraffickingModel):
     text = TEXTS[1]
     sentences = list(model.preprocessor.stream([text]))
-    sent_scores, owners = model.score_sentences([text], sentences)
-    assert len(sent_scores) == len(sentences[0]) == 2 and owners.tolist() == [0, 0]
-    assert np.array_equal(model.score_texts([text])[0], sent_scores.max(axis=0))
+    scored = model.score_sentences([text], sentences)
+    assert len(scored.scores) == len(sentences[0]) == 2 and scored.owners.tolist() == [0, 0]
+    assert np.array_equal(model.estimator.predict_proba([text])[0], scored.scores.max(axis=0))
 
 
-def test_decide_uses_per_label_thresholds(model: TraffickingModel):
+def test_sentence_labels_use_per_label_thresholds(model: TraffickingModel):
     scores = np.vstack([model.thresholds, model.thresholds - 1e-6])
-    assert model.decide(scores).tolist() == [[1] * 13, [0] * 13]
+    assert model.estimator.rule_.sentence_labels(scores).tolist() == [[1] * 13, [0] * 13]
+
+
+def test_a_one_sentence_document_is_labelled_as_its_sentence(model: TraffickingModel):
+    rule = model.estimator.rule_
+    scores = np.vstack([model.thresholds, model.thresholds - 1e-6])
+    labels, _, needed = rule.document_labels(scores, np.array([0, 1]), 2)
+    assert labels.tolist() == [[1] * 13, [0] * 13]
+    assert needed.tolist() == [[1] * 13, [1] * 13]
 
 
 def test_card_contents(model_dir: Path, model: TraffickingModel, config: Config, passages):
@@ -92,8 +101,8 @@ def test_save_with_force_replaces(fitted_model: TraffickingModel, model_copy: Pa
     assert json.loads((out / CARD_FILE).read_text(encoding="utf-8"))["created"] != "stale"
     # no temp or .old dirs left
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
-    assert np.array_equal(load_model(out).score_texts(TEXTS[:1]),
-                          fitted_model.score_texts(TEXTS[:1]))
+    assert np.array_equal(load_model(out).estimator.predict_proba(TEXTS[:1]),
+                          fitted_model.estimator.predict_proba(TEXTS[:1]))
 
 
 def flip_byte(path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -44,8 +43,8 @@ def test_different_config_changes_the_model(fitted_model: TraffickingModel, pass
                                             test_toml: Path):
     """The determinism test above could not pass by ignoring the config."""
     other = fit_model(passages, load_config(test_toml, {"model.C": 0.05}))
-    assert not np.array_equal(other.score_texts(["Her passport was taken."]),
-                              fitted_model.score_texts(["Her passport was taken."]))
+    assert not np.array_equal(other.estimator.predict_proba(["Her passport was taken."]),
+                              fitted_model.estimator.predict_proba(["Her passport was taken."]))
 
 
 def test_cv_metrics_in_card(fitted_model: TraffickingModel, config: Config, passages):
@@ -105,30 +104,32 @@ def test_holdout_file_is_never_trained_on(config: Config, tmp_path: Path, passag
 def test_thresholds_come_from_out_of_fold_document_scores(passages, config: Config,
                                                           monkeypatch: pytest.MonkeyPatch):
     """Each held-out passage is scored by the fold model that did not see it, as the
-    maximum over its sentences (as ``predict`` scores a document); thresholds are tuned
-    on exactly those scores."""
+    maximum over its sentences (as a one-passage document is scored); thresholds are
+    tuned on exactly those scores."""
+    import pipeline.estimator as estimator_module
     import pipeline.train as train
-    from pipeline.segments import max_by_owner
     from pipeline.thresholds import LabelThresholds
 
     folds, fits, tuned = [], [], {}
-    real_kfold, real_fit, real_tune = train.multilabel_kfold, train._fit, LabelThresholds.fit
+    real_kfold = estimator_module.multilabel_kfold
+    real_fit = estimator_module.TraffickingClassifier._fit_pipeline
+    real_tune = LabelThresholds.fit
 
     def kfold(*args, **kwargs):
         for train_idx, test_idx in real_kfold(*args, **kwargs):
             folds.append((train_idx, test_idx))
             yield train_idx, test_idx
 
-    def fit(estimator, segments, Y):
+    def fit(self, segments, Y):
         fits.append((len(segments), Y.copy()))
-        return real_fit(estimator, segments, Y)
+        return real_fit(self, segments, Y)
 
     def tune(self, scores, Y):
         tuned["scores"], tuned["Y"] = np.array(scores), np.array(Y)
         return real_tune(self, scores, Y)
 
-    monkeypatch.setattr(train, "multilabel_kfold", kfold)
-    monkeypatch.setattr(train, "_fit", fit)
+    monkeypatch.setattr(estimator_module, "multilabel_kfold", kfold)
+    monkeypatch.setattr(estimator_module.TraffickingClassifier, "_fit_pipeline", fit)
     monkeypatch.setattr(LabelThresholds, "fit", tune)
     model = train.fit_model(passages, config)
 
@@ -138,19 +139,16 @@ def test_thresholds_come_from_out_of_fold_document_scores(passages, config: Conf
     assert fits[-1][0] == len(passages) and np.array_equal(fits[-1][1], Y)
     assert np.array_equal(tuned["Y"], Y)
     texts = [p.text for p in passages]
-    sentences = model.preprocessor.process(texts)
+    est = model.estimator
     for (train_idx, test_idx), (n_fit, Y_fit) in zip(folds, fits, strict=False):
         assert n_fit == len(train_idx) and np.array_equal(Y_fit, Y[train_idx])
-        fold_model = dataclasses.replace(model, estimator=real_fit(
-            train._estimator(config, Y[train_idx]),
-            model.segment_maker.passages([texts[i] for i in train_idx],
-                                         [sentences[i] for i in train_idx]),
-            Y[train_idx]))
-        expected = fold_model.score_texts([texts[i] for i in test_idx],
-                                          [sentences[i] for i in test_idx])
+        fold = type(est)(**est.get_params())  # holds the fold's pipeline
+        fold.rule_, fold.classes_ = est.rule_, est.classes_
+        fold.pipeline_ = real_fit(fold, est._maker().passages(
+            [texts[i] for i in train_idx], est._preprocessor().process(
+                [texts[i] for i in train_idx])), Y[train_idx])
+        expected = fold.predict_proba([texts[i] for i in test_idx])
         assert np.allclose(tuned["scores"][test_idx], expected)
-        assert np.allclose(expected, max_by_owner(*fold_model.score_sentences(
-            [texts[i] for i in test_idx], [sentences[i] for i in test_idx]), len(test_idx)))
     again = real_tune(LabelThresholds(grid_start=config.thresholds.grid_start,
                                       grid_stop=config.thresholds.grid_stop,
                                       grid_step=config.thresholds.grid_step,
