@@ -29,11 +29,13 @@ Block = tuple
 def summary_table(metrics: dict[str, Any]) -> str:
     """A compact fixed-width table: one row per label set, then per label."""
     lines = [f"{'label':26s} {'P':>6s} {'R':>6s} {'F1':>6s} {'n':>5s}"]
+    intervals = metrics.get("intervals", {})
     for set_name, m in metrics.items():
         if not isinstance(m, dict) or "per_label" not in m:
             continue
         lines.append(f"{set_name + ' (macro / micro / samples F1)':26s} "
-                     f"{fmt(m['macro_f1'])} / {fmt(m['micro_f1'])} / {fmt(m['samples_f1'])}")
+                     f"{fmt(m['macro_f1'])} / {fmt(m['micro_f1'])} / {fmt(m['samples_f1'])}"
+                     f"{interval(intervals.get(set_name))}")
         for lab, s in m["per_label"].items():
             lines.append(f"  {lab:24s} {fmt(s['precision']):>6s} {fmt(s['recall']):>6s} "
                          f"{fmt(s['f1']):>6s} {s['support']:5d}")
@@ -46,11 +48,26 @@ def summary_table(metrics: dict[str, Any]) -> str:
         lines.append(f"documents ({docs['n_documents']}, each scored whole as predict does):")
         for s in _sets(docs):
             lines.append(f"  {s + ' (macro / micro F1)':24s} {fmt(docs[s]['macro_f1'])} / "
-                         f"{fmt(docs[s]['micro_f1'])}")
+                         f"{fmt(docs[s]['micro_f1'])}"
+                         f"{interval(docs.get('intervals', {}).get(s))}")
         for name, sets in docs.get("baselines", {}).items():
             lines.append(f"  {name} baseline macro-F1: " +
                          ", ".join(f"{s} {fmt(v['macro_f1'])}" for s, v in sets.items()))
+        for band in docs.get("length_bands", []):
+            lines.append(f"  {band['band'] + ' sentences':14s} {band['documents']:4d} documents"
+                         + "".join(f", {s} {fmt(band.get(f'{s}_macro_f1'))}"
+                                   for s in _sets(docs)))
+    free = metrics.get("label_free")
+    if free:
+        lines.append(f"label-free documents (k passages, {free['documents']} each) given any "
+                     "label: " + ", ".join(f"k={k} {fmt(v)}" for k, v in
+                                           free["any_label"].items()))
     return "\n".join(lines)
+
+
+def interval(bounds: list[float] | None) -> str:
+    """`` [lo, hi]`` for a bootstrap 95% interval, or nothing."""
+    return f" [{bounds[0]:.3f}, {bounds[1]:.3f}]" if bounds else ""
 
 
 def _sets(metrics: dict[str, Any]) -> list[str]:
@@ -78,8 +95,8 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         ("p", f"Data: {', '.join(str(d) for d in data)} ({m['n_records']} passages). "
               f"Model trained {model.card.get('created', '?')} on {td.get('n_passages', '?')} "
               f"passages (sha256 {str(td.get('sha256', '?'))[:12]}). Each passage is scored "
-              "as predict scores a document: the maximum over its sentences, then the "
-              "label's tuned threshold."),
+              "as the guide's unit: its best sentence against the label's sentence "
+              "threshold; documents follow the document rule."),
     ]
     if gate_failures is not None:
         verdict = ("PASSED" if not gate_failures else
@@ -94,10 +111,21 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     for s in _sets(m):
         for name, mm in [("model", m), *evaluation.baselines.items()]:
             sm = mm[s]
-            rows.append([s, name, *(fmt(sm[k]) for k in ("macro_f1", "micro_f1", "samples_f1",
-                                                          "subset_accuracy", "hamming_loss"))])
-    blocks.append(("table", ["set", "system", "macro F1", "micro F1", "samples F1",
-                             "subset accuracy", "Hamming loss"], rows))
+            ci = interval(m.get("intervals", {}).get(s)).strip() if name == "model" else ""
+            rows.append([s, name, fmt(sm["macro_f1"]), ci,
+                         *(fmt(sm[k]) for k in ("micro_f1", "samples_f1", "subset_accuracy",
+                                                "hamming_loss"))])
+    blocks.append(("table", ["set", "system", "macro F1", "95% interval", "micro F1",
+                             "samples F1", "subset accuracy", "Hamming loss"], rows))
+    free = m.get("label_free")
+    if free:
+        blocks += [("h", 2, "Label-free documents"),
+                   ("p", f"Documents made of k random passages that carry no label "
+                         f"({free['label_free_passages']} such passages here; "
+                         f"{free['documents']} documents per k), labelled by the document "
+                         "rule. The share given any label should not grow with k.")]
+        blocks.append(("table", ["k passages", "share with any label"],
+                       [[k, fmt(v)] for k, v in free["any_label"].items()]))
     docs = m.get("documents")
     if docs:
         blocks += [("h", 2, "Documents"),
@@ -108,8 +136,23 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
         for s in _sets(docs):
             for name in ("model", *docs.get("baselines", {})):
                 sm = docs[s] if name == "model" else docs["baselines"][name][s]
-                doc_rows.append([s, name, fmt(sm["macro_f1"]), fmt(sm["micro_f1"])])
-        blocks.append(("table", ["set", "system", "macro F1", "micro F1"], doc_rows))
+                ci = (interval(docs.get("intervals", {}).get(s)).strip() if name == "model"
+                      else "")
+                doc_rows.append([s, name, fmt(sm["macro_f1"]), ci, fmt(sm["micro_f1"])])
+        blocks.append(("p", "all_labels gives every document every label; best_sentence "
+                            "labels a document when its best sentence reaches the sentence "
+                            "threshold (the rule before the document rule)."))
+        blocks.append(("table", ["set", "system", "macro F1", "95% interval", "micro F1"],
+                       doc_rows))
+        bands = docs.get("length_bands", [])
+        if bands:
+            blocks.append(("table", ["sentences", "documents", "true labels / doc",
+                                     "predicted labels / doc",
+                                     *(f"{s} macro F1" for s in _sets(docs))],
+                           [[b["band"], b["documents"], fmt(b["true_labels"], ".2f"),
+                             fmt(b["predicted_labels"], ".2f"),
+                             *(fmt(b.get(f"{s}_macro_f1")) for s in _sets(docs))]
+                            for b in bands]))
         blocks.append(("table", ["set", "label", "precision", "recall", "F1", "support"],
                        [[s, lab, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
                          v["support"]]
