@@ -178,7 +178,7 @@ def preprocessor_for(model_dir: Path):
     """A Preprocessor with the model's own settings (from its card; the classifier itself
     is not loaded, so it does not count in this process's RSS)."""
     from pipeline.config import Preprocess
-    from pipeline.preprocess import Preprocessor
+    from pipeline.text.preprocess import Preprocessor
 
     card = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))["config"]
     known = {f.name for f in dataclasses.fields(Preprocess)}

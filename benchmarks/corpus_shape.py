@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from pipeline.config import load_config
-from pipeline.corpus import Passage, read_corpus
+from pipeline.corpus.read import Passage, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 CITATION = re.compile(r"\([A-Z][^()]*\b(1[89]|20)\d\d[a-z]?(, p+\. ?\d+)?\)|\[\d+\]")

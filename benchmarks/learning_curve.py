@@ -18,10 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from pipeline.config import load_config
-from pipeline.corpus import Passage, by_document, read_corpus
-from pipeline.evaluate import evaluate_passages
-from pipeline.metrics import fmt
-from pipeline.train import fit_model
+from pipeline.corpus.read import Passage, by_document, read_corpus
+from pipeline.evaluation.evaluate import evaluate_passages
+from pipeline.evaluation.metrics import fmt
+from pipeline.model.train import fit_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -80,7 +80,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Decision:
-    """How a document's labels follow from its sentences' scores (pipeline.thresholds)."""
+    """How a document's labels follow from its sentences' scores (pipeline.model.thresholds)."""
 
     false_alarm: float = 0.01  # per label: chance a document without it gets it, any length
     evidence_stop: float = 0.99  # the highest evidence threshold tried
@@ -131,7 +131,7 @@ class DocumentChecks:
     ``trafficlens data split`` splits it."""
 
     texts: Path = Path("data/documents/texts")  # where doc ids point: texts/<doc>.txt
-    # hashes of the word sequences of published text (pipeline.overlap); "" = no check
+    # hashes of the word sequences of published text (pipeline.corpus.overlap); "" = no check
     fingerprint: Path | None = Path("data/documents/provenance/published_8grams.txt")
     min_documents: int = 0
     min_sentences: int = 0

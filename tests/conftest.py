@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config, load_config
-from pipeline.corpus import Passage, read_corpus
-from pipeline.model import TraffickingModel, load_model
-from pipeline.preprocess import Preprocessor
-from pipeline.train import fit_and_save
+from pipeline.corpus.read import Passage, read_corpus
+from pipeline.model.persistence import TraffickingModel, load_model
+from pipeline.model.train import fit_and_save
+from pipeline.text.preprocess import Preprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

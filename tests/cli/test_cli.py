@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from pipeline import __version__
 from pipeline.cli import app
 from pipeline.config import Config
-from pipeline.model import CARD_FILE, MODEL_FILE
+from pipeline.model.persistence import CARD_FILE, MODEL_FILE
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -688,7 +688,7 @@ def _check_offsets(records: list[dict], texts: dict[str, str], level: str) -> in
     """Every evidence / sentence span slices the input text to exactly the record's text
     (lone surrogates come back as U+FFFD, one for one)."""
     def same(a: str, b: str) -> bool:
-        from pipeline.normalize import clean
+        from pipeline.text.normalize import clean
         return clean(a) == b
 
     n = 0
@@ -1522,7 +1522,7 @@ def test_document_records_count_the_sentences_over_each_threshold(model_dir: Pat
     frame = pd.read_csv(csv_out)
     assert frame["sentences_stage_recruitment"].item() == \
         record["evidence_sentences"]["stage"]["recruitment"]
-    from pipeline.outputs import read_output
+    from pipeline.io.outputs import read_output
 
     (back,) = list(read_output(csv_out))
     assert back["evidence_sentences"] == record["evidence_sentences"]

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.model import load_model, save_model
+from pipeline.model.persistence import load_model, save_model
 
 runner = CliRunner()
 

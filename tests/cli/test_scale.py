@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from pipeline.batch.predict import PredictOptions
+from pipeline.batch.run import run_predict
 from pipeline.cli import app
-from pipeline.predict import PredictOptions
-from pipeline.run import run_predict
 
 runner = CliRunner()
 SENTENCES = [

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.model import load_model
+from pipeline.model.persistence import load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 

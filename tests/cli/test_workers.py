@@ -57,7 +57,7 @@ def test_parent_watch_keeps_live_workers_for_every_start_method(method: str):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from pipeline.engines import _exit_with_parent
+    from pipeline.batch.engines import _exit_with_parent
 
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method),
                              initializer=_exit_with_parent) as pool:

@@ -179,7 +179,7 @@ def test_to_dict_is_json_ready(config: Config):
 def test_config_round_trips_through_the_model_card(test_toml):
     import json
 
-    from pipeline.model import _config_for_load
+    from pipeline.model.persistence import _config_for_load
 
     original = load_config(test_toml, {"features.char_max_features": 0, "paths.cache": ""})
     stored = json.loads(json.dumps(original.to_dict()))

@@ -1,4 +1,4 @@
-"""pipeline.corpus: reading and validating annotated JSONL."""
+"""pipeline.corpus.read: reading and validating annotated JSONL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config, LabelSet
-from pipeline.corpus import corpus_files, fingerprint, label_matrix, read_corpus
+from pipeline.corpus.read import corpus_files, fingerprint, label_matrix, read_corpus
 from pipeline.errors import PipelineError
 
 

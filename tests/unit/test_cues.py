@@ -1,4 +1,4 @@
-"""pipeline.cues: cue-term files and phrase matching on normalised tokens."""
+"""pipeline.text.cues: cue-term files and phrase matching on normalised tokens."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.cues import CueMatcher, read_cues
 from pipeline.errors import PipelineError
-from pipeline.preprocess import Preprocessor
+from pipeline.text.cues import CueMatcher, read_cues
+from pipeline.text.preprocess import Preprocessor
 
 CUES = {
     "technology:cryptocurrency": ["crypto wallet", "bitcoin"],
@@ -186,7 +186,7 @@ def test_shipped_cues_load_and_ambiguous_words_are_phrases(config: Config,
     ("[precision]\nmin_precison = 0.5\n", "unknown key 'min_precison'"),
 ])
 def test_bad_precision_rule_is_a_user_error(tmp_path: Path, table: str, fragment: str):
-    from pipeline.cues import read_precision_rule
+    from pipeline.text.cues import read_precision_rule
 
     path = tmp_path / "cues.toml"
     path.write_text(table, encoding="utf-8")
@@ -199,7 +199,7 @@ def test_bad_precision_rule_is_a_user_error(tmp_path: Path, table: str, fragment
 def test_exempt_entry_that_is_not_set_label_term_is_a_user_error(tmp_path: Path, entry: str):
     """hostile-final: exempt entries are checked to be strings only; one that is not
     "set.label:term" exempts nothing and is still counted in '(N exempt)'."""
-    from pipeline.cues import read_precision_rule
+    from pipeline.text.cues import read_precision_rule
 
     path = tmp_path / "cues.toml"
     path.write_text(f'[precision]\nexempt = ["{entry}"]\n', encoding="utf-8")

@@ -1,4 +1,4 @@
-"""pipeline.datacheck: label counts, shares, duplicates and templated openings."""
+"""pipeline.corpus.datacheck: label counts, shares, duplicates and templated openings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 from pipeline.config import Config, DataChecks
-from pipeline.corpus import Passage, label_matrix
-from pipeline.datacheck import check_corpus, format_check, near_duplicate_pairs
+from pipeline.corpus.datacheck import check_corpus, format_check, near_duplicate_pairs
+from pipeline.corpus.read import Passage, label_matrix
 
 TEXTS = [
     "Recruiters posted fake waitressing jobs abroad on social media.",

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import Config
-from pipeline.corpus import by_document, is_document_corpus, read_corpus
-from pipeline.doccheck import check_documents
-from pipeline.documents import import_template, segment, write_template
+from pipeline.corpus.doccheck import check_documents
+from pipeline.corpus.documents import import_template, segment, write_template
+from pipeline.corpus.overlap import fingerprint, read_fingerprint, shared, write_fingerprint
+from pipeline.corpus.read import by_document, is_document_corpus, read_corpus
+from pipeline.corpus.split import split_documents
 from pipeline.errors import PipelineError
-from pipeline.overlap import fingerprint, read_fingerprint, shared, write_fingerprint
-from pipeline.split import split_documents
 
 DOC = ("Recruitment online\n\nSmith et al. (2019) found that recruiters used Facebook. "
        "The weather was mild that year. Police traced the bitcoin wallet.")

@@ -8,9 +8,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 
-from pipeline.corpus import label_matrix
-from pipeline.cues import read_cues
-from pipeline.estimator import TraffickingClassifier
+from pipeline.corpus.read import label_matrix
+from pipeline.model.estimator import TraffickingClassifier
+from pipeline.text.cues import read_cues
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_cross_val_score_runs_on_raw_texts(estimator, data):
 
 @pytest.mark.filterwarnings("ignore:fewer positives")
 def test_grid_search_tunes_thresholds_inside_each_fit(estimator, data, monkeypatch):
-    from pipeline import thresholds
+    from pipeline.model import thresholds
 
     texts, Y = data
     fits = []

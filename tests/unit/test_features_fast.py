@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.features import Segments, _wb_ngrams
+from pipeline.model.features import Segments, _wb_ngrams
 
 TRICKY = ["a", "", "  x  y ", "ab\tcd\n\nef", "Ünïcødé  ÀB", "xxx", "🙂 ok", "İstanbul ẞ",
           "\u00a0\u2003 nb", "Recruiters posted FAKE jobs abroad!!"]

@@ -1,4 +1,4 @@
-"""pipeline.inputs: every input document gives exactly one Document."""
+"""pipeline.io.inputs: every input document gives exactly one Document."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.inputs import Document, ReadOptions, decode, read_inputs, read_path
+from pipeline.io.inputs import Document, ReadOptions, decode, read_inputs, read_path
 
 
 def by_id(docs: list[Document]) -> dict[str, Document]:

@@ -1,11 +1,11 @@
-"""pipeline.metrics: agreement on "no label" counts; labels without support are n/a."""
+"""pipeline.evaluation.metrics: agreement on "no label" counts; labels without support are n/a."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.metrics import all_metrics, fmt, set_metrics
+from pipeline.evaluation.metrics import all_metrics, fmt, set_metrics
 
 LABELS = ["a", "b", "c"]
 

@@ -1,4 +1,4 @@
-"""pipeline.model: the model directory, saved with skops and loaded with checks."""
+"""pipeline.model.persistence: the model directory, saved with skops and loaded with checks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.config import Config, config_from_dict
 from pipeline.errors import PipelineError
-from pipeline.model import (
+from pipeline.model.persistence import (
     CARD_FILE,
     MODEL_FILE,
     TraffickingModel,
@@ -142,7 +142,7 @@ def test_damaged_model_file_with_matching_sha(model_copy: Path):
 def test_untrusted_type_is_refused(model_copy: Path):
     import skops.io as sio
 
-    from pipeline.thresholds import LabelThresholds
+    from pipeline.model.thresholds import LabelThresholds
 
     foreign = LabelThresholds().fit(np.array([[0.2], [0.8]]), np.array([[0], [1]]))
     sio.dump(foreign, model_copy / MODEL_FILE)
@@ -151,7 +151,7 @@ def test_untrusted_type_is_refused(model_copy: Path):
         load_model(model_copy)
     # refused by our own allow-list check, before skops is asked to build anything
     assert str(err.value).startswith(f"{model_copy / MODEL_FILE}: refused:")
-    assert "pipeline.thresholds.LabelThresholds" in str(err.value)
+    assert "pipeline.model.thresholds.LabelThresholds" in str(err.value)
 
 
 @pytest.mark.parametrize("content", ["{not json", "[]", '{"config": {}}', ""])

@@ -13,10 +13,10 @@ import pytest
 import skops.io as sio
 from typer.testing import CliRunner
 
-import pipeline.model as model_module
+import pipeline.model.persistence as model_module
 from pipeline.cli import app
 from pipeline.errors import PipelineError
-from pipeline.model import CARD_FILE, MODEL_FILE, load_model, save_model
+from pipeline.model.persistence import CARD_FILE, MODEL_FILE, load_model, save_model
 
 runner = CliRunner()
 CALLED: list[str] = []

@@ -1,11 +1,11 @@
-"""pipeline.normalize and its use in preprocessing: every form means what a reader reads."""
+"""pipeline.text.normalize and its use in preprocessing: every form means what a reader reads."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.normalize import keeps_identity, normalize_text, plural_fallback
-from pipeline.preprocess import Preprocessor
+from pipeline.text.normalize import keeps_identity, normalize_text, plural_fallback
+from pipeline.text.preprocess import Preprocessor
 
 
 def test_ai_is_not_have(preprocessor: Preprocessor):

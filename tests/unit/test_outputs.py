@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from pipeline.outputs import (
+from pipeline.io.outputs import (
     FORMULA_START,
     read_output,
     spreadsheet_plain,

@@ -1,13 +1,13 @@
-"""pipeline.predict: document and sentence records, evidence offsets, error records."""
+"""pipeline.batch.predict: document and sentence records, evidence offsets, error records."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipeline.inputs import Document, read_inputs
-from pipeline.model import TraffickingModel
-from pipeline.predict import PredictOptions, predict_documents
+from pipeline.batch.predict import PredictOptions, predict_documents
+from pipeline.io.inputs import Document, read_inputs
+from pipeline.model.persistence import TraffickingModel
 
 DOCS = [
     Document("d1", "d1", "Her passport was taken on arrival.\n\n"

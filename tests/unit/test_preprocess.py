@@ -1,4 +1,4 @@
-"""pipeline.preprocess: sentences, normalised tokens, long texts and the on-disk cache."""
+"""pipeline.text.preprocess: sentences, normalised tokens, long texts and the on-disk cache."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pipeline.preprocess as pp
+import pipeline.text.preprocess as pp
 from pipeline.config import Preprocess
 from pipeline.errors import PipelineError
-from pipeline.preprocess import Preprocessor, load_nlp, split_long
+from pipeline.text.preprocess import Preprocessor, load_nlp, split_long
 
 PLACEHOLDERS = {pp.URL, pp.EMAIL, pp.NUM, pp.CURRENCY}
 

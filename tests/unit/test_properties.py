@@ -12,10 +12,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.inputs import Document, ReadOptions, read_inputs, read_path
-from pipeline.outputs import write_records
-from pipeline.predict import predict_documents
-from pipeline.preprocess import Preprocessor
+from pipeline.batch.predict import predict_documents
+from pipeline.io.inputs import Document, ReadOptions, read_inputs, read_path
+from pipeline.io.outputs import write_records
+from pipeline.text.preprocess import Preprocessor
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,

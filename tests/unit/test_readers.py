@@ -1,4 +1,4 @@
-"""pipeline.readers: each file kind's reader, the folder walk, and the reader registry.
+"""pipeline.io.readers: each file kind's reader, the folder walk, and the reader registry.
 
 Every test builds real files in ``tmp_path`` and checks exact texts, ids and errors.
 """
@@ -15,8 +15,8 @@ import pandas as pd
 import pypdf
 import pytest
 
-from pipeline import inputs
-from pipeline.inputs import (
+from pipeline.io import inputs
+from pipeline.io.inputs import (
     READERS,
     Document,
     ReadOptions,
@@ -25,8 +25,8 @@ from pipeline.inputs import (
     register_reader,
     whole_file,
 )
-from pipeline.readers.encoding import decode
-from pipeline.readers.html import declared_charset, html_to_text
+from pipeline.io.readers.encoding import decode
+from pipeline.io.readers.html import declared_charset, html_to_text
 
 
 def read_one(path: Path, **options) -> Document:

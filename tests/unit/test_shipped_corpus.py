@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import load_config
-from pipeline.corpus import read_corpus
-from pipeline.datacheck import check_corpus
-from pipeline.split import split_passages, starter_subset
+from pipeline.corpus.datacheck import check_corpus
+from pipeline.corpus.read import read_corpus
+from pipeline.corpus.split import split_passages, starter_subset
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ DOCS = ROOT / "data" / "documents"
 
 
 def test_document_corpus_passes_every_document_check(default_config):
-    from pipeline.doccheck import check_documents
+    from pipeline.corpus.doccheck import check_documents
 
     sentences = read_corpus([DOCS / "sentences"], default_config.label_sets)
     result = check_documents(sentences, default_config)
@@ -72,7 +72,7 @@ def test_document_corpus_passes_every_document_check(default_config):
 
 
 def test_document_splits_are_the_split_rule_and_keep_documents_whole(default_config):
-    from pipeline.split import split_documents
+    from pipeline.corpus.split import split_documents
 
     sentences = read_corpus([DOCS / "sentences"], default_config.label_sets,
                             exclude=default_config.data.holdout_files)
@@ -100,8 +100,8 @@ def test_shipped_cue_terms_are_precise_on_the_corpus(default_config, corpus_dir:
     holds on both shipped corpora."""
     import dataclasses
 
-    from pipeline.cues import read_precision_rule
-    from pipeline.cuestats import cue_report
+    from pipeline.corpus.cuestats import cue_report
+    from pipeline.text.cues import read_precision_rule
 
     cfg = dataclasses.replace(default_config,
                               paths=dataclasses.replace(default_config.paths, cache=None))

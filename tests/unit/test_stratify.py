@@ -1,4 +1,4 @@
-"""pipeline.stratify: multi-label iterative stratification."""
+"""pipeline.corpus.stratify: multi-label iterative stratification."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.corpus import label_matrix
-from pipeline.stratify import iterative_folds, multilabel_kfold, multilabel_split
+from pipeline.corpus.read import label_matrix
+from pipeline.corpus.stratify import iterative_folds, multilabel_kfold, multilabel_split
 
 
 @pytest.fixture(scope="module")

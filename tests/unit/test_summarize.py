@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
-from pipeline.outputs import ResumableOutput, read_output, write_records
-from pipeline.summarize import cooccurrence, label_order, read_predictions, summarize
+from pipeline.evaluation.summarize import cooccurrence, label_order, read_predictions, summarize
+from pipeline.io.outputs import ResumableOutput, read_output, write_records
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "configs" / "default.toml"
@@ -246,7 +246,7 @@ class _Imshow:
 
 @pytest.mark.parametrize(("values", "vmax"), [([[2, 5], [0, 1]], 5), ([[0, 0], [0, 0]], 1)])
 def test_heatmap_colour_scale_starts_at_zero(tmp_path: Path, monkeypatch, values, vmax):
-    from pipeline.plots import heatmap
+    from pipeline.evaluation.plots import heatmap
 
     seen = _Imshow(monkeypatch)
     table = pd.DataFrame(np.array(values), index=["r1", "r2"], columns=["c1", "c2"])

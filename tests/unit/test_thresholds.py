@@ -1,4 +1,4 @@
-"""pipeline.thresholds: per-label F1-maximising thresholds."""
+"""pipeline.model.thresholds: per-label F1-maximising thresholds."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score
 
-from pipeline.thresholds import LabelThresholds, f1_at
+from pipeline.model.thresholds import LabelThresholds, f1_at
 
 GRID = np.round(np.arange(5, 96) / 100, 2)
 

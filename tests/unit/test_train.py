@@ -1,4 +1,4 @@
-"""pipeline.train: fitting is deterministic, checks its input and refuses to overwrite."""
+"""pipeline.model.train: fitting is deterministic, checks its input and refuses to overwrite."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config, load_config
-from pipeline.corpus import label_matrix
+from pipeline.corpus.read import label_matrix
 from pipeline.errors import PipelineError
-from pipeline.evaluate import evaluate_files
-from pipeline.model import CARD_FILE, TraffickingModel, load_model
-from pipeline.train import check_label_counts, fit_and_save, fit_model
+from pipeline.evaluation.evaluate import evaluate_files
+from pipeline.model.persistence import CARD_FILE, TraffickingModel, load_model
+from pipeline.model.train import check_label_counts, fit_and_save, fit_model
 
 
 def test_training_is_deterministic(model_dir: Path, config: Config, mini_path: Path,
@@ -69,7 +69,7 @@ def test_too_few_positives(config: Config):
 
 def test_fit_and_save_refuses_existing_out_before_training(config: Config, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch):
-    import pipeline.train as train
+    import pipeline.model.train as train
 
     out = tmp_path / "exists"
     out.mkdir()
@@ -81,7 +81,7 @@ def test_fit_and_save_refuses_existing_out_before_training(config: Config, tmp_p
 
 def test_holdout_file_is_never_trained_on(config: Config, tmp_path: Path, passages,
                                           monkeypatch: pytest.MonkeyPatch, mini_path: Path):
-    import pipeline.train as train
+    import pipeline.model.train as train
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -106,9 +106,9 @@ def test_thresholds_come_from_out_of_fold_document_scores(passages, config: Conf
     """Each held-out passage is scored by the fold model that did not see it, as the
     maximum over its sentences (as a one-passage document is scored); thresholds are
     tuned on exactly those scores."""
-    import pipeline.estimator as estimator_module
-    import pipeline.train as train
-    from pipeline.thresholds import LabelThresholds
+    import pipeline.model.estimator as estimator_module
+    import pipeline.model.train as train
+    from pipeline.model.thresholds import LabelThresholds
 
     folds, fits, tuned = [], [], {}
     real_kfold = estimator_module.multilabel_kfold

@@ -1,0 +1,1 @@
+"""Prediction runs: records per document or sentence, engines, streaming runs."""

@@ -1,0 +1,177 @@
+"""Classify documents: split into sentences, score each, decide per document.
+
+A document's score for a label is its best sentence's score; its labels follow the
+document rule of :mod:`pipeline.model.thresholds` (enough evidence sentences for its
+length). Each record counts, per label, the document's evidence sentences and the
+number it needed, and quotes the best of them with character offsets into the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import PipelineError
+from pipeline.io.inputs import Document
+from pipeline.model.persistence import TraffickingModel
+from pipeline.text.preprocess import Sentence
+
+LEVELS = ("document", "sentence")
+ENGINES = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """How a ``predict`` run classifies: one record per document or per sentence, how
+    many evidence sentences to quote (None: the model's config), documents per batch,
+    and where batches run (``local`` processes or a ``dask`` cluster)."""
+
+    level: str = "document"
+    evidence: int | None = None
+    batch_docs: int = 64
+    engine: str = "local"
+    n_jobs: int = 1
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise PipelineError(f"--level: {self.level!r} is not one of {', '.join(LEVELS)}")
+        if self.engine not in ENGINES:
+            raise PipelineError(f"--engine: {self.engine!r} is not one of {', '.join(ENGINES)}")
+        if self.n_jobs < 1:
+            raise PipelineError(f"--n-jobs: must be >= 1, got {self.n_jobs}")
+        if self.batch_docs < 1:
+            raise PipelineError(f"predict.batch_docs: must be >= 1, got {self.batch_docs}")
+        if self.evidence is not None and self.evidence < 0:
+            raise PipelineError(f"--evidence: must be >= 0, got {self.evidence}")
+
+
+def batches(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """Consecutive lists of at most ``size`` items (the last may be shorter)."""
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def predict_documents(model: TraffickingModel, documents: Iterable[Document],
+                      options: PredictOptions = PredictOptions()) -> Iterator[dict[str, Any]]:
+    """Yield output records, in input order: one per document (or per sentence)."""
+    k = model.config.predict.evidence_per_label if options.evidence is None else options.evidence
+    rule = model.estimator.rule_
+    for batch in batches(documents, options.batch_docs):
+        ok = [d for d in batch if d.error is None]
+        scored = model.score_sentences([d.text or "" for d in ok])
+        labels, counts, needed = model.estimator.decide(scored)
+        position = {id(doc): i for i, doc in enumerate(ok)}
+        for doc in batch:
+            if doc.error is not None:
+                yield error_record(model, doc, options.level)
+                continue
+            i = position[id(doc)]
+            sents, sent_scores = scored.sentences[i], scored.of(i)
+            if options.level == "sentence":
+                yield from _sentence_records(model, doc, sents, sent_scores,
+                                             rule.sentence_labels(sent_scores))
+            else:
+                yield _document_record(model, doc, sents, sent_scores, k, labels[i],
+                                       counts[i], needed[i])
+
+
+def _per_set(model: TraffickingModel, values: np.ndarray, kind: type = float
+             ) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {s.name: {} for s in model.config.label_sets}
+    for j, (s, lab) in enumerate(model.columns):
+        out[s][lab] = round(float(values[j]), 4) if kind is float else kind(values[j])
+    return out
+
+
+def _label_lists(model: TraffickingModel, decided: np.ndarray) -> dict[str, list[str]]:
+    labels: dict[str, list[str]] = {s.name: [] for s in model.config.label_sets}
+    for j, (s, lab) in enumerate(model.columns):
+        if decided[j]:
+            labels[s].append(lab)
+    return labels
+
+
+def _same_sentence(model: TraffickingModel, decided: np.ndarray,
+                   rows: str = "stage", columns: str = "technology"
+                   ) -> dict[str, dict[str, int]] | None:
+    """Per (stage, technology): how many sentences carry both labels (sentence labels)."""
+    names = {s.name for s in model.config.label_sets}
+    if rows not in names or columns not in names:
+        return None
+    index = {col: j for j, col in enumerate(model.columns)}
+    row_labels = model.config.label_set(rows).labels
+    col_labels = model.config.label_set(columns).labels
+    return {a: {b: int(np.sum(decided[:, index[(rows, a)]] & decided[:, index[(columns, b)]]))
+                for b in col_labels} for a in row_labels}
+
+
+def error_record(model: TraffickingModel, doc: Document, level: str = "document"
+                 ) -> dict[str, Any]:
+    """The record of a document that could not be read: no labels, the reason in ``error``."""
+    n = len(model.columns)
+    labels, scores = _label_lists(model, np.zeros(n)), _per_set(model, np.zeros(n))
+    if level == "sentence":
+        return {"id": f"{doc.id}#0", "doc_id": doc.id, "source": doc.source, "sentence": None,
+                "start": None, "end": None, "text": None, "labels": labels, "scores": scores,
+                "error": doc.error}
+    record = {"id": doc.id, "source": doc.source, "n_sentences": 0, "labels": labels,
+              "scores": scores, "evidence_sentences": _per_set(model, np.zeros(n), int),
+              "evidence_needed": _per_set(model, np.ones(n), int),
+              "evidence": {s.name: {} for s in model.config.label_sets}, "error": doc.error}
+    same = _same_sentence(model, np.zeros((0, n), dtype=bool))
+    if same is not None:
+        record["same_sentence"] = same
+    return record
+
+
+def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentence],
+                     sent_scores: np.ndarray, k: int, decided: np.ndarray,
+                     counts: np.ndarray, needed: np.ndarray) -> dict[str, Any]:
+    rule = model.estimator.rule_
+    n = len(model.columns)
+    doc_scores = sent_scores.max(axis=0) if len(sents) else np.zeros(n)
+    evidence_mask = (rule.sentence_labels(sent_scores).astype(bool) if len(sents) == 1
+                     else rule.evidence(sent_scores))
+    evidence: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in
+                                                             model.config.label_sets}
+    text = doc.text or ""
+    for j, (s, lab) in enumerate(model.columns):
+        if not decided[j]:
+            continue
+        order = np.argsort(-sent_scores[:, j], kind="stable")[:k]
+        evidence[s][lab] = [
+            {"text": text[sents[i].start:sents[i].end], "score": round(float(sent_scores[i, j]), 4),
+             "start": sents[i].start, "end": sents[i].end}
+            for i in order if evidence_mask[i, j]
+        ]
+    record = {"id": doc.id, "source": doc.source, "n_sentences": len(sents),
+              "labels": _label_lists(model, decided), "scores": _per_set(model, doc_scores),
+              "evidence_sentences": _per_set(model, counts, int),
+              "evidence_needed": _per_set(model, needed, int),
+              "evidence": evidence, "error": None}
+    same = _same_sentence(model, rule.sentence_labels(sent_scores).astype(bool)
+                          if len(sents) else np.zeros((0, n), dtype=bool))
+    if same is not None:
+        record["same_sentence"] = same
+    return record
+
+
+def _sentence_records(model: TraffickingModel, doc: Document, sents: list[Sentence],
+                      sent_scores: np.ndarray, decided: np.ndarray) -> Iterator[dict[str, Any]]:
+    if not sents:  # still one record, so the document is not lost
+        record = error_record(model, doc, "sentence")
+        record["error"] = "no sentence with words in this document"
+        yield record
+        return
+    text = doc.text or ""
+    for n, (sent, row, labels) in enumerate(zip(sents, sent_scores, decided, strict=True), 1):
+        yield {"id": f"{doc.id}#{n}", "doc_id": doc.id, "source": doc.source, "sentence": n,
+               "start": sent.start, "end": sent.end, "text": text[sent.start:sent.end],
+               "labels": _label_lists(model, labels), "scores": _per_set(model, row),
+               "error": None}

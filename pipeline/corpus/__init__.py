@@ -1,0 +1,3 @@
+"""Annotated corpora: reading, checks, splits, agreement, stratification, document import
+and provenance.
+"""

@@ -1,0 +1,3 @@
+"""Scoring a model: metrics, baselines, robustness figures, reports, plots and the
+collection summary.
+"""

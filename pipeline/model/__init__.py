@@ -1,0 +1,3 @@
+"""The estimator and what it is made of: features, classifiers, decision rules, training
+and safe persistence.
+"""

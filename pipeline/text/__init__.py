@@ -1,0 +1,1 @@
+"""Text before features: normalisation (no spaCy), the spaCy pipeline, cue terms and segments."""

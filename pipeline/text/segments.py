@@ -1,0 +1,61 @@
+"""Turn texts into :class:`~pipeline.model.features.Segments`: whole passages or sentences.
+
+This is where spaCy output (sentences, normalised tokens) and cue counts meet, so
+training, evaluation and prediction build their inputs the same way. Segment texts
+(for character n-grams) are normalised as the tokens are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from pipeline.model.features import Segments
+from pipeline.text.cues import CueMatcher
+from pipeline.text.normalize import normalize_text
+from pipeline.text.preprocess import Sentence
+
+
+class SegmentMaker:
+    """Builds segments from preprocessed texts, adding cue counts."""
+
+    def __init__(self, cue_matcher: CueMatcher) -> None:
+        self.cue_matcher = cue_matcher
+
+    def passages(self, texts: Sequence[str], sentences: Sequence[list[Sentence]],
+                 per_sentence: tuple[Segments, np.ndarray] | None = None) -> Segments:
+        """One segment per text, its sentences' tokens joined (training unit).
+
+        Its cue counts are the sums of its sentences' counts; pass ``per_sentence`` (what
+        :meth:`sentences` returned for the same texts) to reuse them instead of matching again.
+        """
+        segs, owners = per_sentence or self.sentences(texts, sentences)
+        cues = np.zeros((len(texts), segs.cues.shape[1]), dtype=np.float32)
+        np.add.at(cues, owners, segs.cues)
+        tokens = [" ".join(t for s in sents for t in s.tokens) for sents in sentences]
+        return Segments([normalize_text(t).text for t in texts], tokens, cues)
+
+    def sentences(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]
+                  ) -> tuple[Segments, np.ndarray]:
+        """One segment per sentence, plus the index of the text each belongs to."""
+        seg_texts, seg_tokens, owners, rows = [], [], [], []
+        for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
+            normal = normalize_text(text)  # once per text; per sentence only if it moved
+            for s in sents:
+                seg_texts.append(normal.text[s.start:s.end] if normal.index is None
+                                 else normalize_text(text[s.start:s.end]).text)
+                seg_tokens.append(" ".join(s.tokens))
+                owners.append(i)
+                rows.append(self.cue_matcher.counts(s.tokens))
+        cues = (np.vstack(rows) if rows
+                else np.zeros((0, len(self.cue_matcher.keys)), dtype=np.float32))
+        return Segments(seg_texts, seg_tokens, cues), np.array(owners, dtype=int)
+
+
+def max_by_owner(scores: np.ndarray, owners: np.ndarray, n_owners: int) -> np.ndarray:
+    """Per-text maximum of sentence scores (0 for a text with no sentence)."""
+    out = np.zeros((n_owners, scores.shape[1]), dtype=np.float64)
+    if len(owners):
+        np.maximum.at(out, owners, scores)
+    return out
