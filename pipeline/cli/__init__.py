@@ -1,5 +1,9 @@
-"""The ``trafficlens`` command line (Typer): ``app`` is the entry point."""
+"""The ``trafficlens`` command line (Typer): one module per command group.
 
-from pipeline.cli.main import app
+Importing this package registers every command on ``app``, the entry point.
+"""
+
+from pipeline.cli import data, model, predict  # noqa: F401  (registers the commands)
+from pipeline.cli.app import app
 
 __all__ = ["app"]

@@ -1,0 +1,66 @@
+"""The Typer application, its command groups, and what every command shares."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline import __version__
+from pipeline.errors import PipelineError
+
+app = typer.Typer(
+    name="trafficlens",
+    help="Label report text by human-trafficking stage and technology.\n\n"
+         "The labels are defined in docs/labeling-guide.md (in the project's repository).\n\n"
+         "Example: trafficlens predict data/examples --out predictions.jsonl",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Check, split and compare annotated corpora.\n\n"
+                            "Example: trafficlens data check data/corpus",
+                       no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
+DEFAULT_CONFIG = Path("configs/default.toml")
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn bad-input errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except PipelineError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trafficlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool | None, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None
+         ) -> None:
+    """Label report text by human-trafficking stage and technology."""
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"

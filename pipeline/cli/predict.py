@@ -1,0 +1,162 @@
+"""``predict`` and ``summarize``: label a collection, then count what it holds."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli.app import DEFAULT_CONFIG, _say, app, user_errors
+from pipeline.errors import PipelineError
+from pipeline.io.inputs import READERS
+
+
+@app.command()
+def predict(
+    inputs: Annotated[list[str], typer.Argument(
+        help=f"Files ({' '.join(sorted(READERS))}), folders (recursive), or - for stdin.")],
+    model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
+    out: Annotated[Path | None, typer.Option(
+        help="Output file: .jsonl, .csv or .parquet. Default: JSONL on stdout.")] = None,
+    level: Annotated[str, typer.Option(help="One record per 'document' or per 'sentence'.")]
+    = "document",
+    evidence: Annotated[int | None, typer.Option(
+        min=0, help="Evidence sentences per label (default: the model's config).")] = None,
+    text_column: Annotated[str, typer.Option(
+        help="Text field of .jsonl/.csv/.parquet inputs.")] = "text",
+    id_column: Annotated[str, typer.Option(
+        help="Id field of .jsonl/.csv/.parquet inputs.")] = "id",
+    max_bytes: Annotated[int, typer.Option(
+        min=1, help="Files (and the text unpacked from them) larger than this become "
+                    "error records.")] = 200 * 1024 * 1024,
+    n_jobs: Annotated[int, typer.Option(
+        min=1, help="Worker processes (model loaded once each).")] = 1,
+    engine: Annotated[str, typer.Option(help="'local' or 'dask'.")] = "local",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted run: skip documents already in --out.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Label documents by stage and technology, with the sentences that justify each label.
+
+    Every input document gives exactly one record (one per sentence with --level
+    sentence); a document that cannot be read gets a record with an "error" field.
+
+    Example: trafficlens predict data/examples --out predictions.csv --n-jobs 2
+    """
+    from pipeline.batch.predict import PredictOptions
+    from pipeline.batch.run import run_predict
+    from pipeline.io.inputs import ReadOptions
+    from pipeline.model.persistence import load_model
+
+    with user_errors():
+        settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
+                        scheduler=scheduler)
+        PredictOptions(**settings)  # bad options fail before the model loads
+        loaded = load_model(model)
+        stats = run_predict(
+            inputs, loaded, model,
+            PredictOptions(**settings, batch_docs=loaded.config.predict.batch_docs),
+            out=out, read_options=ReadOptions(text_column=text_column, id_column=id_column,
+                                              max_bytes=max_bytes),
+            resume=resume, wrap=lambda docs: _progress(docs, quiet))
+        if not quiet:
+            _say(stats.line() + (f" -> {out}" if out else ""))
+
+
+def _progress(items, quiet: bool):
+    """Wrap an iterator with a progress display on stderr when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("classifying"), BarColumn(), TextColumn("{task.completed} documents"),
+               TextColumn("{task.fields[rate]} docs/s"), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("predict", total=None, rate="-")
+        start = time.perf_counter()
+        for n, item in enumerate(items, 1):
+            yield item
+            rate = n / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=n, rate=f"{rate:.0f}")
+
+
+
+@app.command()
+def summarize(
+    predictions: Annotated[Path, typer.Argument(
+        help="Output of predict (per document, or per sentence with --level sentence): "
+             ".jsonl, .csv or .parquet.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Also write CSV, Markdown and a PNG heatmap to this folder.")] = None,
+    count: Annotated[str, typer.Option(
+        help="What a cell of the stage x technology table counts: 'sentences' naming "
+             "both labels, or 'documents' carrying both.")] = "sentences",
+    config: Annotated[Path | None, typer.Option(
+        help="Config whose [labels.*] give the table's rows, columns and their order. "
+             f"Default: {DEFAULT_CONFIG} if it exists, else the labels of the "
+             "predictions.")] = None,
+) -> None:
+    """Summarise a collection's predictions: documents per label, stage x technology table.
+
+    The table counts, per stage and technology, the sentences labelled with both (the
+    default), or with --count documents the documents carrying both. Every label of
+    both sets is shown, in the config's order, zeros included.
+
+    Example: trafficlens summarize predictions.jsonl --out reports/summary
+    """
+    from pipeline.config import load_config
+    from pipeline.evaluation.summarize import (
+        COUNTS,
+        documents,
+        label_order,
+        read_predictions,
+        text_table,
+        write_summary,
+    )
+    from pipeline.evaluation.summarize import summarize as summarize_records
+    from pipeline.io.outputs import check_writable_dir
+
+    with user_errors():
+        if count not in COUNTS:
+            raise PipelineError(f"--count: {count!r} is not one of {', '.join(COUNTS)}")
+        if config is None and DEFAULT_CONFIG.is_file():
+            config = DEFAULT_CONFIG
+        cfg = load_config(config) if config is not None else None
+        if out is not None:
+            check_writable_dir(out, "--out")
+        records = read_predictions(predictions)
+        order = label_order(records, cfg)
+        try:
+            summary = summarize_records(records, count, order)
+        except PipelineError as err:
+            raise PipelineError(f"{predictions}: {err}") from None
+        typer.echo(f"documents: {summary.documents} ({summary.errors} with errors), "
+                   f"{summary.sentences} sentences")
+        if records:
+            typer.echo()
+        for r in documents(records):
+            labs = "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in r["labels"].items())
+            typer.echo(f"{r.get('id')}: {r.get('error') or labs}")
+        if summary.empty:
+            typer.echo(f"\n{summary.note}")
+        else:
+            typer.echo("\ndocuments per label:")
+            typer.echo(text_table(summary.labels, index=False))
+            typer.echo(f"\n{summary.title[0].lower()}{summary.title[1:]}:")
+            typer.echo(text_table(summary.matrix))
+            if summary.note:
+                typer.echo(summary.note)
+        if out is not None:
+            paths = write_summary(records, out, count, order)
+            typer.echo(f"\nwrote {', '.join(str(p) for p in paths)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
