@@ -84,6 +84,7 @@ class Decision:
 
     false_alarm: float = 0.01  # per label: chance a document without it gets it, any length
     evidence_stop: float = 0.99  # the highest evidence threshold tried
+    length_bands: tuple[int, ...] = (5, 20)  # upper ends of the bands with own thresholds
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Report:
     bootstrap: int = 1000  # resamples behind each macro-F1's 95% interval
     label_free_sizes: tuple[int, ...] = (1, 5, 20)  # passages per label-free document
     label_free_documents: int = 200  # label-free documents built per size
+    excerpt_sizes: tuple[int, ...] = (3, 10)  # sentences per excerpt of a test document
 
 
 @dataclass(frozen=True)
@@ -374,10 +376,26 @@ def _validate(name: str, cfg: Config) -> None:
     if not 0 < t.grid_start < t.grid_stop < 1 or t.grid_step <= 0:
         raise PipelineError(f"{name}: thresholds: need 0 < grid_start < grid_stop < 1 "
                             "and grid_step > 0")
+    r = cfg.report
+    if r.bootstrap < 0:
+        raise PipelineError(f"{name}: report.bootstrap: must be >= 0 (0: no intervals), "
+                            f"got {r.bootstrap}")
+    if r.label_free_documents < 1:
+        raise PipelineError(f"{name}: report.label_free_documents: must be >= 1, "
+                            f"got {r.label_free_documents}")
+    for key, sizes, least in (("label_free_sizes", r.label_free_sizes, 1),
+                              ("excerpt_sizes", r.excerpt_sizes, 2)):
+        if not sizes or any(k < least for k in sizes):
+            raise PipelineError(f"{name}: report.{key}: needs one or more sizes, each >= "
+                                f"{least}, got {list(sizes)}")
     d = cfg.decision
     if not 0 < d.false_alarm < 1:
         raise PipelineError(f"{name}: decision.false_alarm: must be between 0 and 1 "
                             f"(exclusive), got {d.false_alarm}")
+    if list(d.length_bands) != sorted(set(d.length_bands)) or any(
+            b < 2 for b in d.length_bands):
+        raise PipelineError(f"{name}: decision.length_bands: must rise, each 2 or more, "
+                            f"got {list(d.length_bands)}")
     if not t.grid_stop <= d.evidence_stop < 1:
         raise PipelineError(f"{name}: decision.evidence_stop: must be from "
                             f"thresholds.grid_stop ({t.grid_stop}) to below 1, "

@@ -136,8 +136,7 @@ def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentenc
     rule = model.estimator.rule_
     n = len(model.columns)
     doc_scores = sent_scores.max(axis=0) if len(sents) else np.zeros(n)
-    evidence_mask = (rule.sentence_labels(sent_scores).astype(bool) if len(sents) == 1
-                     else rule.evidence(sent_scores))
+    evidence_mask = rule.evidence(sent_scores, len(sents))
     evidence: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in
                                                              model.config.label_sets}
     text = doc.text or ""

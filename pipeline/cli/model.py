@@ -51,14 +51,14 @@ def evaluate(
         help="Where to write metrics.json, report.md, report.html and plots.")]
     = Path("reports/eval"),
     config: Annotated[Path, typer.Option(
-        help="Config: [report] settings, [gates], and what --cv trains.")] = DEFAULT_CONFIG,
+        help="Config: \\[report] settings, \\[gates], and what --cv trains.")] = DEFAULT_CONFIG,
     cv: Annotated[int | None, typer.Option(
         min=2, help="Instead of a saved model, K-fold cross-validate the config on --data.")]
     = None,
     compare: Annotated[Path | None, typer.Option(
         help="An earlier metrics.json: report the change per label, mark drops.")] = None,
     gate: Annotated[bool, typer.Option(
-        help="Exit 1 when a figure is below the config's [gates].")] = False,
+        help="Exit 1 when a figure is below the config's \\[gates].")] = False,
 ) -> None:
     """Evaluate a model on annotated passages, with baselines, plots and errors.
 
@@ -94,7 +94,7 @@ def evaluate(
             typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
             return
         loaded = load_model(model, expect=cfg)
-        result = evaluate_files(loaded, data)
+        result = evaluate_files(loaded, data, cfg.report)
         comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)
                       if compare else None)
         failures = check_gates(result.metrics, cfg.gates) if gate else None

@@ -115,6 +115,7 @@ def summarize(
     from pipeline.evaluation.summarize import (
         COUNTS,
         documents,
+        is_sentence_level,
         label_order,
         read_predictions,
         text_table,
@@ -141,13 +142,14 @@ def summarize(
                    f"{summary.sentences} sentences")
         if records:
             typer.echo()
-        for r in documents(records):
-            labs = "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in r["labels"].items())
+        for r in documents(records):  # labels of documents, not of their sentences
+            labs = ("sentence-level records" if is_sentence_level(records) else
+                    "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in r["labels"].items()))
             typer.echo(f"{r.get('id')}: {r.get('error') or labs}")
         if summary.empty:
             typer.echo(f"\n{summary.note}")
         else:
-            typer.echo("\ndocuments per label:")
+            typer.echo(f"\n{summary.labels.columns[-1]} per label:")
             typer.echo(text_table(summary.labels, index=False))
             typer.echo(f"\n{summary.title[0].lower()}{summary.title[1:]}:")
             typer.echo(text_table(summary.matrix))

@@ -21,11 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.config import Report
 from pipeline.corpus.read import Passage, groups_of, is_document_corpus, label_matrix, read_corpus
 from pipeline.errors import PipelineError
 from pipeline.evaluation.baselines import keyword_baseline, prior_baseline
 from pipeline.evaluation.metrics import all_metrics
-from pipeline.evaluation.robustness import bootstrap_macro_f1, label_free_documents, length_bands
+from pipeline.evaluation.robustness import (
+    bootstrap_macro_f1,
+    excerpts,
+    label_free_documents,
+    length_bands,
+)
 from pipeline.model.persistence import TraffickingModel
 from pipeline.text.segments import max_by_owner
 
@@ -43,10 +49,13 @@ class Evaluation:
     keyword: np.ndarray | None = None  # the keyword baseline's decisions per passage
 
 
-def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> Evaluation:
+def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage],
+                      settings: Report | None = None) -> Evaluation:
     """Label each passage as the guide's unit (its best sentence against the sentence
     thresholds); compare with the gold labels and the baselines. Sentences of whole
-    documents are also scored as documents, by the document rule."""
+    documents are also scored as documents, by the document rule. ``settings`` (default:
+    the model's config) say how many bootstrap resamples and label-free documents."""
+    settings = settings or model.config.report
     texts = [p.text for p in passages]
     Y = label_matrix(passages, model.config)
     scored = model.score_sentences(texts)
@@ -60,7 +69,6 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> E
     }
     metrics["baselines"] = _macro_micro(baselines, model)
     groups = groups_of(passages) if is_document_corpus(passages) else None
-    settings = model.config.report
     metrics["intervals"] = bootstrap_macro_f1(Y, P, model.columns, groups=groups,
                                               n_resamples=settings.bootstrap,
                                               seed=model.config.seed)
@@ -70,11 +78,12 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage]) -> E
         seed=model.config.seed)
     evaluation = Evaluation(list(passages), Y, scores, P, metrics, baselines, keyword)
     if groups is not None:
-        metrics["documents"] = document_metrics(evaluation, model)
+        metrics["documents"] = document_metrics(evaluation, model, settings)
     return evaluation
 
 
-def document_metrics(evaluation: Evaluation, model: TraffickingModel) -> dict[str, Any]:
+def document_metrics(evaluation: Evaluation, model: TraffickingModel,
+                     settings: Report | None = None) -> dict[str, Any]:
     """Metrics per document, labelled by the document rule from its sentences' scores
     (as ``predict`` labels it); its gold labels are the union of its sentences'."""
     docs = list(dict.fromkeys(str(p.extra["doc"]) for p in evaluation.passages))
@@ -94,10 +103,14 @@ def document_metrics(evaluation: Evaluation, model: TraffickingModel) -> dict[st
                  "best_sentence": all_metrics(Y, model.estimator.rule_.sentence_labels(scores),
                                               model.columns)}
     out["baselines"] = _macro_micro(baselines, model)
-    settings = model.config.report
+    settings = settings or model.config.report
     out["intervals"] = bootstrap_macro_f1(Y, P, model.columns, n_resamples=settings.bootstrap,
                                           seed=model.config.seed)
     out["length_bands"] = length_bands(Y, P, lengths, model.columns)
+    rule = model.estimator.rule_
+    out["excerpts"] = excerpts(evaluation.scores, evaluation.Y, owners, model.columns,
+                               lambda s, o, n: rule.document_labels(s, o, n)[0],
+                               rule.sentence_labels, sizes=settings.excerpt_sizes)
     return out
 
 
@@ -108,9 +121,10 @@ def _macro_micro(baselines: dict[str, dict[str, Any]], model: TraffickingModel
             for name, m in baselines.items()}
 
 
-def evaluate_files(model: TraffickingModel, data: Sequence[Path]) -> Evaluation:
+def evaluate_files(model: TraffickingModel, data: Sequence[Path],
+                   settings: Report | None = None) -> Evaluation:
     """Read annotated JSONL (validated against the model's label sets) and evaluate."""
-    return evaluate_passages(model, read_corpus(data, model.config.label_sets))
+    return evaluate_passages(model, read_corpus(data, model.config.label_sets), settings)
 
 
 def _sets(model: TraffickingModel) -> list[str]:

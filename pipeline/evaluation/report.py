@@ -53,6 +53,12 @@ def summary_table(metrics: dict[str, Any]) -> str:
         for name, sets in docs.get("baselines", {}).items():
             lines.append(f"  {name} baseline macro-F1: " +
                          ", ".join(f"{s} {fmt(v['macro_f1'])}" for s, v in sets.items()))
+        for ex in docs.get("excerpts", []):
+            if ex["excerpts"]:
+                lines.append(f"  excerpts of {ex['sentences']} sentences ({ex['excerpts']}): "
+                             + ", ".join(f"{s} {fmt(ex[f'rule_{s}_macro_f1'])} (best sentence "
+                                         f"{fmt(ex[f'best_sentence_{s}_macro_f1'])})"
+                                         for s in _sets(docs)))
         for band in docs.get("length_bands", []):
             lines.append(f"  {band['band'] + ' sentences':14s} {band['documents']:4d} documents"
                          + "".join(f", {s} {fmt(band.get(f'{s}_macro_f1'))}"
@@ -153,6 +159,19 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                              fmt(b["predicted_labels"], ".2f"),
                              *(fmt(b.get(f"{s}_macro_f1")) for s in _sets(docs))]
                             for b in bands]))
+        shown = [ex for ex in docs.get("excerpts", []) if ex["excerpts"]]
+        if shown:
+            blocks.append(("p", "Excerpts: runs of k consecutive sentences of these "
+                                "documents, as short texts (ads, messages, quotes) would be; "
+                                "labelled by the document rule and, for comparison, by "
+                                "their best sentence."))
+            blocks.append(("table", ["sentences", "excerpts",
+                                     *(f"{s} macro F1 (rule / best sentence)"
+                                       for s in _sets(docs))],
+                           [[ex["sentences"], ex["excerpts"],
+                             *(f"{fmt(ex[f'rule_{s}_macro_f1'])} / "
+                               f"{fmt(ex[f'best_sentence_{s}_macro_f1'])}"
+                               for s in _sets(docs))] for ex in shown]))
         blocks.append(("table", ["set", "label", "precision", "recall", "F1", "support"],
                        [[s, lab, fmt(v["precision"]), fmt(v["recall"]), fmt(v["f1"]),
                          v["support"]]

@@ -51,7 +51,7 @@ def bootstrap_macro_f1(Y: np.ndarray, P: np.ndarray, columns: list[tuple[str, st
             index.setdefault(g, []).append(i)
         members = [np.array(v) for v in index.values()]
     sets = list(dict.fromkeys(s for s, _ in columns))
-    if not members:
+    if not members or n_resamples < 1:
         return dict.fromkeys(sets)
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = {s: [] for s in sets}
@@ -107,4 +107,39 @@ def label_free_documents(scores: np.ndarray, Y: np.ndarray,
         owners = np.repeat(np.arange(n_documents), k)
         labels = decide(scores[rows], owners, n_documents)
         out["any_label"][str(k)] = round(float(labels.any(axis=1).mean()), 4)
+    return out
+
+
+def excerpts(scores: np.ndarray, Y: np.ndarray, owners: np.ndarray,
+             columns: list[tuple[str, str]],
+             decide: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
+             sentence_labels: Callable[[np.ndarray], np.ndarray], *,
+             sizes: Sequence[int] = (3, 10)) -> list[dict[str, Any]]:
+    """Macro-F1 on excerpts: consecutive, non-overlapping runs of ``k`` sentences of each
+    document, labelled by the document rule and by their best sentence.
+
+    Short texts (ads, chat messages, quoted paragraphs) are what a corpus of long
+    documents lacks; excerpts of its documents stand in for them.
+    """
+    owners = np.asarray(owners)
+    rows_by_doc: dict[int, list[int]] = {}
+    for i, o in enumerate(owners):
+        rows_by_doc.setdefault(int(o), []).append(i)
+    out = []
+    for k in sizes:
+        windows = [rows[i:i + k] for rows in rows_by_doc.values()
+                   for i in range(0, len(rows) - k + 1, k)]
+        entry: dict[str, Any] = {"sentences": k, "excerpts": len(windows)}
+        if windows:
+            rows = np.concatenate(windows)
+            local = np.repeat(np.arange(len(windows)), k)
+            truth = np.zeros((len(windows), Y.shape[1]), dtype=bool)
+            np.logical_or.at(truth, local, np.asarray(Y, dtype=bool)[rows])
+            best = np.zeros_like(truth)
+            np.logical_or.at(best, local, sentence_labels(scores[rows]).astype(bool))
+            for name, P in (("rule", decide(scores[rows], local, len(windows))),
+                            ("best_sentence", best)):
+                entry.update({f"{name}_{s}_macro_f1": v
+                              for s, v in _macro(truth, P, columns).items()})
+        out.append(entry)
     return out

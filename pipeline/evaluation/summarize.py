@@ -98,8 +98,9 @@ def is_sentence_level(records: list[dict[str, Any]]) -> bool:
 
 
 def documents(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One record per document: sentence records merged by ``doc_id`` (a document carries
-    every label one of its sentences carries, as in predict's document records)."""
+    """One record per document: sentence records merged by ``doc_id``, for counting
+    documents and errors (their labels are the union of the sentences' labels, which is
+    not the document rule's decision: never count these as document labels)."""
     if not is_sentence_level(records):
         return records
     docs: dict[Any, dict[str, Any]] = {}
@@ -138,12 +139,15 @@ def label_order(records: list[dict[str, Any]], config: Config | None = None
 
 def label_counts(records: list[dict[str, Any]],
                  order: dict[str, list[str]] | None = None) -> pd.DataFrame:
-    """Documents per label (rows: set, label), every label of ``order`` included."""
-    docs = documents(records)
-    counts = Counter((s, lab) for r in docs for s, labs in r["labels"].items() for lab in labs)
-    rows = [{"set": s, "label": lab, "documents": counts[(s, lab)]}
+    """Documents per label (rows: set, label), every label of ``order`` included; for
+    sentence-level predictions, sentences per label (document labels follow the document
+    rule, which sentence records do not carry)."""
+    unit = "sentences" if is_sentence_level(records) else "documents"
+    counts = Counter((s, lab) for r in records for s, labs in r["labels"].items()
+                     for lab in labs)
+    rows = [{"set": s, "label": lab, unit: counts[(s, lab)]}
             for s, labs in _completed(order, records).items() for lab in labs]
-    return pd.DataFrame(rows, columns=["set", "label", "documents"])
+    return pd.DataFrame(rows, columns=["set", "label", unit])
 
 
 def _completed(order: dict[str, list[str]] | None,
@@ -169,9 +173,13 @@ def cooccurrence(records: list[dict[str, Any]], count: str = "sentences",
     order = _completed(order, records)
     stages, techs = order.get(STAGE, []), order.get(TECHNOLOGY, [])
     pairs: Counter[tuple[str, str]] = Counter()
+    if count == "documents" and is_sentence_level(records):
+        raise PipelineError("--count documents: these are sentence-level predictions; a "
+                            "document's labels follow the document rule, which they do not "
+                            "carry: count sentences, or run predict without --level "
+                            "sentence")
     if count == "documents" or is_sentence_level(records):
-        units = documents(records) if count == "documents" else records
-        for r in units:
+        for r in records:
             pairs.update((a, b) for a in r["labels"].get(STAGE, [])
                          for b in r["labels"].get(TECHNOLOGY, []))
     else:
@@ -259,7 +267,8 @@ def write_summary(records: list[dict[str, Any]], out_dir: Path, count: str = "se
     if summary.empty:
         md.append(f"{summary.note}\n")
     else:
-        md += ["## Documents per label\n", _markdown(summary.labels, index=False),
+        md += [f"## {summary.labels.columns[-1].capitalize()} per label\n",
+               _markdown(summary.labels, index=False),
                f"\n## {summary.title}\n", f"{_CELL[count]}\n", _markdown(summary.matrix, True)]
         if summary.note:
             md.append(f"\n{summary.note}\n")

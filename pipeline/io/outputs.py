@@ -229,8 +229,8 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
                 continue
             for s in by_length:
                 if key.startswith(f"{prefix}{s}_"):
-                    record[field][s][key[len(prefix) + len(s) + 1:]] = kind(
-                        float(value(v) or 0))
+                    record[field][s][key[len(prefix) + len(s) + 1:]] = (
+                        float(value(v) or 0) if kind is float else count_cell(v, key))
                     break
     same = {k: v for k, v in row.items() if k.startswith("same_sentence_")}
     if same:
@@ -239,8 +239,22 @@ def nested(row: dict[str, Any]) -> dict[str, Any]:
         record["evidence"] = json.loads(record["evidence"]) if record["evidence"] else {}
     for key in ("n_sentences", "sentence", "start", "end"):
         if record.get(key) is not None:
-            record[key] = int(float(record[key]))
+            record[key] = count_cell(record[key], key)
     return record
+
+
+def count_cell(v: Any, column: str) -> int:
+    """A cell holding a count: a whole number >= 0 (empty or missing: 0); else a
+    ValueError naming the column."""
+    if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+        return 0
+    try:
+        number = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column}: {v!r} is not a count") from None
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        raise ValueError(f"{column}: {v!r} is not a count (a whole number >= 0)")
+    return int(number)
 
 
 def _same_sentence(columns: dict[str, Any],
@@ -260,16 +274,25 @@ def _same_sentence(columns: dict[str, Any],
         if stage is None:
             tech = next((t for t in techs if rest.endswith(f"_{t}")), None)
             stage = rest[:-len(tech) - 1] if tech else rest.partition("_")[0]
-        count = None if v is None or v == "" or (isinstance(v, float) and math.isnan(v)) else v
-        table.setdefault(stage, {})[rest[len(stage) + 1:]] = int(float(count or 0))
+        tech = rest[len(stage) + 1:]
+        if not stage or not tech or (stages and stage not in stages) or (
+                techs and tech not in techs):
+            raise ValueError(f"{key}: names no stage and technology of this output")
+        table.setdefault(stage, {})[tech] = count_cell(v, key)
     return table
 
 
 def read_output(path: Path) -> Iterator[dict[str, Any]]:
     """Records of a finished ``predict`` output (JSONL, CSV or Parquet), as in JSONL."""
     fmt = output_format(path)
-    for row in _read_any(Path(path), fmt):
-        yield row if fmt == "jsonl" else nested(row)
+    for n, row in enumerate(_read_any(Path(path), fmt), 1):
+        if fmt == "jsonl":
+            yield row
+            continue
+        try:
+            yield nested(row)
+        except ValueError as err:
+            raise ValueError(f"row {n}: {err}") from None
 
 
 def starts_document(record: dict[str, Any]) -> bool:

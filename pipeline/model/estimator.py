@@ -77,7 +77,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         the thresholds (grouped by document when ``fit`` is given documents).
     grid_start, grid_stop, grid_step, default_threshold :
         Candidate sentence thresholds and the fallback for a label with F1 0.
-    false_alarm, evidence_stop :
+    false_alarm, evidence_stop, length_bands :
         The document rule (``[decision]``).
     random_state : int
         Seeds the folds and the classifiers.
@@ -117,6 +117,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         "default_threshold": [Interval(Real, 0, 1, closed="both")],
         "false_alarm": [Interval(Real, 0, 1, closed="neither")],
         "evidence_stop": [Interval(Real, 0, 1, closed="both")],
+        "length_bands": [tuple, list],
         "random_state": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
     }
@@ -129,7 +130,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
                  C=1.0, class_weight="balanced", max_iter=2000, calibration_folds=3,
                  calibration_ensemble=False, cv=5, grid_start=0.05, grid_stop=0.95,
                  grid_step=0.01, default_threshold=0.5, false_alarm=0.01, evidence_stop=0.99,
-                 random_state=13, verbose=0):
+                 length_bands=(5, 20), random_state=13, verbose=0):
         self.labels = labels
         self.cue_terms = cue_terms
         self.spacy_model = spacy_model
@@ -161,6 +162,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         self.default_threshold = default_threshold
         self.false_alarm = false_alarm
         self.evidence_stop = evidence_stop
+        self.length_bands = length_bands
         self.random_state = random_state
         self.verbose = verbose
 
@@ -187,7 +189,8 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
             calibration_ensemble=m.calibration_ensemble, cv=t.cv_folds,
             grid_start=t.grid_start, grid_stop=t.grid_stop, grid_step=t.grid_step,
             default_threshold=t.default, false_alarm=config.decision.false_alarm,
-            evidence_stop=config.decision.evidence_stop, random_state=config.seed)
+            evidence_stop=config.decision.evidence_stop,
+            length_bands=tuple(config.decision.length_bands), random_state=config.seed)
 
     # -- fitting -------------------------------------------------------------------
 
@@ -199,12 +202,15 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         document's passages together and the document rule is tuned on whole documents.
         """
         self._validate_params()
+        if not self.grid_start < self.grid_stop <= self.evidence_stop:
+            raise ValueError(f"the threshold grid needs grid_start < grid_stop <= "
+                             f"evidence_stop, got {self.grid_start}, {self.grid_stop}, "
+                             f"{self.evidence_stop}")
         texts = _texts(X)
-        Y = np.asarray(Y)
-        if Y.ndim != 2 or len(Y) != len(texts):
-            raise ValueError(f"Y must be a binary matrix with one row per text; got shape "
-                             f"{Y.shape} for {len(texts)} texts")
-        Y = (Y > 0).astype(np.int8)
+        if len(texts) < self.cv:
+            raise ValueError(f"need at least {self.cv} texts, one per threshold-tuning fold "
+                             f"(cv={self.cv}); got {len(texts)}")
+        Y = _binary(Y, len(texts))
         if self.labels is not None and len(self.labels) != Y.shape[1]:
             raise ValueError(f"Y has {Y.shape[1]} columns, labels names {len(self.labels)}")
         if documents is not None:
@@ -226,7 +232,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
             false_alarm=self.false_alarm, grid_start=self.grid_start,
             grid_stop=self.grid_stop, grid_step=self.grid_step,
             default=self.default_threshold, evidence_stop=self.evidence_stop,
-            random_state=self.random_state,
+            length_bands=tuple(self.length_bands), random_state=self.random_state,
         ).fit(oof, Y, documents)
         self.oof_scores_ = oof
         self._say(f"fitting the final model on all {len(texts)} passages")
@@ -347,7 +353,9 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         return maker
 
     def _reset(self) -> None:
-        self.__dict__.pop("_segment_maker", None)  # cue terms may have changed
+        # preprocessing settings and cue terms may have changed since the last fit
+        self.__dict__.pop("_pre", None)
+        self.__dict__.pop("_segment_maker", None)
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())
@@ -365,11 +373,32 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _texts(X: Sequence[str]) -> list[str]:
+    """The texts of ``X`` as plain ``str`` (numpy string arrays included)."""
+    if isinstance(X, (str, bytes)):
+        raise TypeError("X: expected a sequence of texts, got one text; wrap it in a list")
     texts = list(X)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"X[{i}]: expected a text (str), got {type(t).__name__}")
-    return texts
+    return [str(t) for t in texts]  # numpy.str_ -> str: spaCy wants exact str
+
+
+def _binary(Y: object, n: int) -> np.ndarray:
+    """``Y`` as an int8 0/1 matrix with ``n`` rows, or a ValueError saying what is wrong."""
+    try:
+        if np.asarray(Y).dtype.kind in "USV":  # strings, even "0" and "1", are not labels
+            raise TypeError
+        Y = np.asarray(Y, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError("Y must be a binary (0/1) label matrix; it holds values that are "
+                         "not numbers") from None
+    if Y.ndim != 2 or len(Y) != n:
+        raise ValueError(f"Y must be a binary matrix with one row per text; got shape "
+                         f"{Y.shape} for {n} texts")
+    if not np.isin(Y, (0.0, 1.0)).all():
+        bad = Y[~np.isin(Y, (0.0, 1.0))][0]
+        raise ValueError(f"Y must be a binary (0/1) label matrix; it holds {bad}")
+    return Y.astype(np.int8)
 
 
 def _proba(pipe: Pipeline, segments: Segments) -> np.ndarray:

@@ -37,8 +37,9 @@ CARD_FILE = "model.json"
 #: ``model.skops`` holds ``{"format", "estimator", "sealed"}``: the estimator, and what
 #: gives its output columns meaning (config with the label order, thresholds, cue
 #: lists, document rule) as JSON, so the sha256 in the card covers them too. Format 2
-#: held a bare scikit-learn pipeline with the thresholds beside it.
-SEALED_FORMAT = 3
+#: held a bare scikit-learn pipeline with the thresholds beside it; format 3 a document
+#: rule without length bands.
+SEALED_FORMAT = 4
 SEALED_KEYS = ("config", "thresholds", "cues", "decision")
 #: Types inside model.skops that skops may build besides its own safe defaults.
 TRUSTED_TYPES = [
@@ -307,12 +308,15 @@ def _check_estimator(model: TraffickingModel, model_path: Path, thresholds: np.n
 
 
 def decision_card(model: TraffickingModel) -> dict[str, Any]:
-    """The document rule as the card shows it: evidence thresholds and the out-of-fold
-    false-positive rate at each, per label."""
+    """The document rule as the card shows it: per length band and label, the evidence
+    threshold and the out-of-fold false-positive rate at it."""
     rule = model.estimator.rule_
+    bands = rule.band_names()
     return {"false_alarm": float(rule.false_alarm),
-            "evidence": _by_set(model.columns, rule.evidence_),
-            "null_rate": _by_set(model.columns, rule.null_rate_)}
+            "evidence": {b: _by_set(model.columns, row)
+                         for b, row in zip(bands, rule.evidence_, strict=True)},
+            "null_rate": {b: _by_set(model.columns, row)
+                          for b, row in zip(bands, rule.null_rate_, strict=True)}}
 
 
 def _minor(version: str) -> str:

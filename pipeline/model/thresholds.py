@@ -3,14 +3,16 @@
 - A **sentence** (or a training passage) gets a label when its score reaches the
   label's threshold, tuned to maximise the label's F1 on out-of-fold scores.
 - A **document** of ``n`` sentences gets a label when at least ``m(n)`` of its
-  sentences reach the label's *evidence threshold*, where ``m(n)`` is the smallest
+  sentences reach the label's *evidence threshold* for documents of that length (one
+  per length band), where ``m(n)`` is the smallest
   count that a document with no sentence of that label would reach with probability
   at most ``false_alarm`` (a binomial tail, from the label's out-of-fold false-positive
   rate at that threshold). So a label-free document gets a label no more often when
   it is long than when it is short, and a long document needs more evidence than a
   short one. The evidence thresholds (never below the sentence thresholds, so evidence
   sentences are labelled sentences) are tuned for document F1 on out-of-fold scores
-  of whole documents. A one-sentence document is labelled as its sentence is.
+  of whole documents and of windows cut from them. A one-sentence document is
+  labelled as its sentence is.
 """
 
 from __future__ import annotations
@@ -96,6 +98,11 @@ class DocumentRule(BaseEstimator):
         are searched on the same grid, up to ``evidence_stop``.
     evidence_stop : float
         The highest evidence threshold tried.
+    length_bands : tuple of int
+        Upper ends of the document lengths (in sentences, from 2) that get their own
+        evidence thresholds; the last band is open (default: 2-5, 6-20, 21+). Each band
+        is tuned on the training documents of its length and on consecutive windows of
+        that length cut from longer ones.
     synthetic_lengths : tuple of int
         Without documents to tune on, passages are shuffled into documents of these
         lengths, in turn (seeded by ``random_state``).
@@ -103,14 +110,15 @@ class DocumentRule(BaseEstimator):
     """
 
     def __init__(self, *, false_alarm=0.01, grid_start=0.05, grid_stop=0.95, grid_step=0.01,
-                 default=0.5, evidence_stop=0.99, synthetic_lengths=(2, 3, 5, 8, 13),
-                 random_state=0):
+                 default=0.5, evidence_stop=0.99, length_bands=(5, 20),
+                 synthetic_lengths=(2, 3, 5, 8, 13, 21, 34), random_state=0):
         self.false_alarm = false_alarm
         self.grid_start = grid_start
         self.grid_stop = grid_stop
         self.grid_step = grid_step
         self.default = default
         self.evidence_stop = evidence_stop
+        self.length_bands = length_bands
         self.synthetic_lengths = synthetic_lengths
         self.random_state = random_state
 
@@ -122,35 +130,58 @@ class DocumentRule(BaseEstimator):
         shuffled into documents of ``synthetic_lengths`` to tune on.
         """
         scores, Y = np.asarray(scores, dtype=float), np.asarray(Y).astype(bool)
+        edges = [int(b) for b in self.length_bands]
+        if edges != sorted(set(edges)) or (edges and edges[0] < 2):
+            raise ValueError(f"length_bands must rise from 2 or more, got {self.length_bands}")
         tuner = LabelThresholds(grid_start=self.grid_start, grid_stop=self.grid_stop,
                                 grid_step=self.grid_step, default=self.default)
         self.thresholds_ = tuner.fit(scores, Y).thresholds_
         self.best_f1_ = tuner.best_f1_
         self.negatives_ = [np.sort(scores[~Y[:, j], j]) for j in range(Y.shape[1])]
-        evidence = self.thresholds_.copy()
         owners, n_docs = (_owners(documents) if documents is not None
                           else self._synthetic(len(scores)))
-        if n_docs:
-            truth = np.zeros((n_docs, Y.shape[1]), dtype=bool)
-            np.logical_or.at(truth, owners, Y)
-            lengths = np.bincount(owners, minlength=n_docs)
-            grid = _grid(self.grid_start, self.evidence_stop, self.grid_step)
-            as_sentence = np.zeros_like(truth)  # one-sentence documents: sentence labels
-            np.logical_or.at(as_sentence, owners, scores >= self.thresholds_)
-            single = lengths == 1
-            for j in range(Y.shape[1]):
-                best = -1.0
-                for t in grid[grid >= self.thresholds_[j] - 1e-9]:
-                    counts = np.bincount(owners, weights=scores[:, j] >= t, minlength=n_docs)
-                    need = self._needed(lengths, self._null_rate(j, t))
-                    pred = np.where(single, as_sentence[:, j], counts >= need)
-                    f1 = _f1(pred, truth[:, j])
-                    if f1 > best + 1e-12:
-                        best, evidence[j] = f1, t
+        members = [np.flatnonzero(owners == d) for d in range(n_docs)]
+        evidence = np.tile(self.thresholds_, (len(edges) + 1, 1))
+        for band, (lo, hi) in enumerate(self.bands_of(edges)):
+            pool = _band_pool(members, lo, hi)
+            if pool:
+                evidence[band] = self._tune(scores, Y, pool)
         self.evidence_ = evidence
-        self.null_rate_ = np.array([self._null_rate(j, t) for j, t in enumerate(evidence)])
+        self.null_rate_ = np.array([[self._null_rate(j, t) for j, t in enumerate(row)]
+                                    for row in evidence])
         del self.negatives_  # only needed to fit; keeps the saved model small
         return self
+
+    @staticmethod
+    def bands_of(edges: Sequence[int]) -> list[tuple[int, int | None]]:
+        """The length bands ``(lo, hi)`` of documents of 2 or more sentences."""
+        starts = [2, *(e + 1 for e in edges)]
+        return list(zip(starts, [*edges, None], strict=True))
+
+    def band_names(self) -> list[str]:
+        """``"2-5"``, ``"6-20"``, ``"21+"``: a name per band, for cards and reports."""
+        return [f"{lo}+" if hi is None else f"{lo}-{hi}"
+                for lo, hi in self.bands_of(self.length_bands)]
+
+    def _tune(self, scores: np.ndarray, Y: np.ndarray, pool: list[np.ndarray]) -> np.ndarray:
+        """The evidence threshold per label with the best document F1 over ``pool``
+        (each an array of passage rows forming one document)."""
+        rows = np.concatenate(pool)
+        owners = np.repeat(np.arange(len(pool)), [len(m) for m in pool])
+        lengths = np.array([len(m) for m in pool])
+        truth = np.zeros((len(pool), Y.shape[1]), dtype=bool)
+        np.logical_or.at(truth, owners, Y[rows])
+        grid = _grid(self.grid_start, self.evidence_stop, self.grid_step)
+        best = self.thresholds_.copy()
+        for j in range(Y.shape[1]):
+            top = -1.0
+            for t in grid[grid >= self.thresholds_[j] - 1e-9]:
+                counts = np.bincount(owners, weights=scores[rows, j] >= t,
+                                     minlength=len(pool))
+                f1 = _f1(counts >= self._needed(lengths, self._null_rate(j, t)), truth[:, j])
+                if f1 > top + 1e-12:
+                    top, best[j] = f1, t
+        return best
 
     def _synthetic(self, n: int) -> tuple[np.ndarray, int]:
         """Owners that cut a seeded shuffle of ``n`` passages into documents."""
@@ -169,29 +200,36 @@ class DocumentRule(BaseEstimator):
         over = len(neg) - np.searchsorted(neg, threshold, side="left")
         return float((over + 1) / (len(neg) + 1))
 
-    def _needed(self, lengths: np.ndarray, rate: float) -> np.ndarray:
+    def _needed(self, lengths: np.ndarray, rate: float | np.ndarray) -> np.ndarray:
         # the smallest m with P(Binomial(n, rate) >= m) <= false_alarm
         k = binom.ppf(1.0 - self.false_alarm, np.asarray(lengths), rate)
         return np.maximum(1, np.asarray(k, dtype=float) + 1).astype(int)
+
+    def band_index(self, n_sentences: int | np.ndarray) -> np.ndarray:
+        """The band index of each document length (0 and 1 go with the first band)."""
+        return np.searchsorted(np.asarray(self.length_bands), np.asarray(n_sentences),
+                               side="left")
 
     def sentence_labels(self, scores: np.ndarray) -> np.ndarray:
         """Binary decisions (int8) per sentence or passage."""
         check_is_fitted(self, "thresholds_")
         return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
 
-    def evidence(self, scores: np.ndarray) -> np.ndarray:
-        """Which sentences count as evidence for each label (boolean, like ``scores``)."""
+    def evidence(self, scores: np.ndarray, n_sentences: int) -> np.ndarray:
+        """Which sentences of one document of ``n_sentences`` count as evidence for each
+        label (boolean, like ``scores``); in a one-sentence document, the labelled ones."""
         check_is_fitted(self, "evidence_")
-        return np.asarray(scores) >= self.evidence_
+        if n_sentences == 1:
+            return self.sentence_labels(scores).astype(bool)
+        return np.asarray(scores) >= self.evidence_[self.band_index(n_sentences)]
 
     def needed(self, n_sentences: int | np.ndarray) -> np.ndarray:
-        """Evidence sentences a document of ``n_sentences`` needs, per label (0 sentences:
-        never labelled)."""
+        """Evidence sentences a document of ``n_sentences`` needs, per label (a document
+        of 0 sentences is never labelled)."""
         check_is_fitted(self, "null_rate_")
         n = np.atleast_1d(np.asarray(n_sentences))
-        out = np.stack([self._needed(n, r) for r in self.null_rate_], axis=-1)
-        out[n == 1] = 1
-        out[n == 0] = 1
+        out = self._needed(n[:, None], self.null_rate_[self.band_index(n)])
+        out[n <= 1] = 1
         return out if np.ndim(n_sentences) else out[0]
 
     def document_labels(self, scores: np.ndarray, owners: np.ndarray, n_docs: int
@@ -202,19 +240,32 @@ class DocumentRule(BaseEstimator):
         A one-sentence document is labelled as its sentence is.
         """
         owners = np.asarray(owners, dtype=int)
+        scores = np.asarray(scores)
         n_labels = len(self.thresholds_)
         counts = np.zeros((n_docs, n_labels), dtype=int)
         lengths = np.bincount(owners, minlength=n_docs) if len(owners) else np.zeros(
             n_docs, dtype=int)
         if len(owners):
-            np.add.at(counts, owners, self.evidence(scores).astype(int))
-            single = np.zeros((n_docs, n_labels), dtype=int)
-            np.add.at(single, owners, self.sentence_labels(scores).astype(int))
-            one = lengths == 1
-            counts[one] = single[one]
+            length = lengths[owners]
+            floor = np.where((length == 1)[:, None], self.thresholds_,
+                             self.evidence_[self.band_index(length)])
+            np.add.at(counts, owners, (scores >= floor).astype(int))
         need = self.needed(lengths).reshape(n_docs, n_labels)
         labels = ((counts >= need) & (lengths[:, None] > 0)).astype(np.int8)
         return labels, counts, need
+
+
+def _band_pool(members: list[np.ndarray], lo: int, hi: int | None) -> list[np.ndarray]:
+    """Documents of ``lo`` to ``hi`` sentences, and consecutive windows of ``lo``, the
+    middle and ``hi`` sentences cut from longer documents (realistic excerpts)."""
+    pool = [m for m in members if len(m) >= lo and (hi is None or len(m) <= hi)]
+    if hi is None:
+        return pool
+    for size in sorted({lo, (lo + hi) // 2, hi}):
+        for m in members:
+            if len(m) > hi:
+                pool.extend(m[i:i + size] for i in range(0, len(m) - size + 1, size))
+    return pool
 
 
 def _owners(documents: Sequence[object]) -> tuple[np.ndarray, int]:

@@ -79,8 +79,9 @@ def test_evidence_offsets_slice_the_document(doc_records, model: TraffickingMode
                 for e in items:
                     assert texts[r["id"]][e["start"]:e["end"]] == e["text"]
                     assert sentence_spans[(r["id"], e["start"], e["end"])] == e["text"]
+                    rule = model.estimator.rule_
                     floor = (model.thresholds[j] if r["n_sentences"] == 1
-                             else model.estimator.rule_.evidence_[j])
+                             else rule.evidence_[rule.band_index(r["n_sentences"]), j])
                     assert e["score"] >= round(float(floor), 4) - 1e-4
                     n_evidence += 1
     assert n_evidence >= 3

@@ -158,7 +158,7 @@ def test_older_records_without_same_sentence_say_what_to_do(tmp_path: Path):
     assert res.exit_code == 0, res.output
 
 
-def test_sentence_level_records_count_sentences_and_distinct_documents(tmp_path: Path):
+def test_sentence_level_records_count_sentences_not_documents(tmp_path: Path):
     records = [sentence("d1", 1, ["recruitment"], ["clearnet"]),
                sentence("d1", 2, ["recruitment"], ["clearnet", "ai"]),
                sentence("d1", 3, ["control"], []),
@@ -170,16 +170,21 @@ def test_sentence_level_records_count_sentences_and_distinct_documents(tmp_path:
     assert by_sentence.loc["recruitment", "clearnet"] == 3
     assert by_sentence.loc["recruitment", "ai"] == 1
     assert by_sentence.loc["control", "telephone"] == 0
-    by_document = cooccurrence(records, "documents", order)
-    assert by_document.loc["recruitment", "clearnet"] == 2  # d1 and d2, d1 once
-    assert by_document.loc["control", "telephone"] == 1  # both in d1, different sentences
+    # document labels follow the document rule, which sentence records do not carry
+    with pytest.raises(PipelineError, match="document rule"):
+        cooccurrence(records, "documents", order)
     summary = summarize(records, "sentences", order)
     assert (summary.documents, summary.errors, summary.sentences) == (3, 1, 5)
+    assert list(summary.labels.columns) == ["set", "label", "sentences"]
+    counts = summary.labels.set_index("label")["sentences"]
+    assert counts["recruitment"] == 3 and counts["clearnet"] == 3 and counts["ai"] == 1
     preds = write_jsonl(tmp_path / "s.jsonl", records)
     res = invoke("summarize", preds, "--config", DEFAULT)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("documents: 3 (1 with errors), 5 sentences")
-    assert "d1: stage: recruitment, control; technology: clearnet, ai, telephone" in res.stdout
+    assert "d1: sentence-level records" in res.stdout and "sentences per label:" in res.stdout
+    res = invoke("summarize", preds, "--config", DEFAULT, "--count", "documents")
+    assert res.exit_code == 1 and "document rule" in res.output
 
 
 def test_a_file_mixing_documents_and_sentences_is_refused(tmp_path: Path):
