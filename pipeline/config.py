@@ -7,6 +7,7 @@ Every number a user may want to change lives here (as a default) or in
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,8 +229,18 @@ def _literal(raw: str) -> Any:
         return raw
 
 
+#: Settings holding paths: written in a config file, they resolve relative to that file.
+PATH_KEYS = {"paths": ("train", "test", "cues", "model", "cache"),
+             "documents": ("texts", "fingerprint")}
+
+
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
-    """Read ``path`` (TOML), apply dotted ``overrides`` and validate."""
+    """Read ``path`` (TOML), apply dotted ``overrides`` and validate.
+
+    Paths written in the file resolve relative to the file's folder, so a config works
+    from any working directory; paths in ``overrides`` (the command line) and defaults
+    resolve relative to the working directory.
+    """
     try:
         raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -238,6 +249,7 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
         raise PipelineError(f"{path}: cannot read config: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise PipelineError(f"{path}: invalid TOML: {err}") from None
+    _relative_to(raw, Path(path).resolve().parent)
     for key, value in (overrides or {}).items():
         node = raw
         *parents, leaf = key.split(".")
@@ -247,6 +259,25 @@ def load_config(path: Path, overrides: dict[str, Any] | None = None) -> Config:
                 raise PipelineError(f"override {key}: {part} is not a section")
         node[leaf] = value
     return config_from_dict(raw, source=Path(path))
+
+
+def _relative_to(raw: dict[str, Any], base: Path) -> None:
+    """Make the relative paths of ``raw``'s path settings relative to ``base``, in place
+    (an empty string, which turns a setting off, and non-strings are left for validation)."""
+    def resolve(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            return os.path.normpath(base / value)
+        return value
+
+    for section, keys in PATH_KEYS.items():
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key in keys:
+            if key in table:
+                value = table[key]
+                table[key] = ([resolve(v) for v in value] if isinstance(value, list)
+                              else resolve(value))
 
 
 def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:

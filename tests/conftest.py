@@ -1,8 +1,10 @@
 """Shared fixtures: the fixture corpus and config, and one model trained once per session.
 
-The fixture config (``tests/fixtures/test.toml``) names its files relative to the
-repository root, so the whole session runs from there. Tests write only below
-``tmp_path``; the session model lives in a ``tmp_path_factory`` directory.
+The fixture config (``tests/fixtures/test.toml``) names its files relative to itself, as
+every config does; tests that copy its text elsewhere get, from ``test_toml``, a copy
+whose paths are absolute. The session runs from the repository root (the CLI's default
+paths). Tests write only below ``tmp_path``; the session model lives in a
+``tmp_path_factory`` directory.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ CUES = ROOT / "configs" / "cues.toml"
 
 @pytest.fixture(scope="session", autouse=True)
 def _run_from_repo_root():
-    """Relative paths in the fixture config (cues, corpus) resolve from the repository root."""
+    """Default paths (models/default, configs/default.toml) resolve from the repository root."""
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         yield
@@ -42,8 +44,15 @@ def mini_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def test_toml() -> Path:
-    return TEST_TOML
+def test_toml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture config, copied with absolute paths so that tests may copy its text
+    into any folder."""
+    text = TEST_TOML.read_text(encoding="utf-8")
+    for relative in ('"mini.jsonl"', '"../../configs/cues.toml"'):
+        text = text.replace(relative, f'"{(FIXTURES / relative.strip(chr(34))).resolve()}"')
+    path = tmp_path_factory.mktemp("config") / "test.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

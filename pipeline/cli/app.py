@@ -28,7 +28,15 @@ data_app = typer.Typer(help="Check, split and compare annotated corpora.\n\n"
 app.add_typer(data_app, name="data")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
-DEFAULT_CONFIG = Path("configs/default.toml")
+def _default_config() -> Path:
+    """``configs/default.toml`` of the working directory, else of this checkout (so the
+    CLI finds the default config from any folder)."""
+    here = Path("configs/default.toml")
+    shipped = Path(__file__).resolve().parents[2] / "configs" / "default.toml"
+    return here if here.is_file() or not shipped.is_file() else shipped
+
+
+DEFAULT_CONFIG = _default_config()
 
 
 @contextmanager

@@ -11,6 +11,8 @@ import pytest
 from pipeline.config import Config, config_from_dict, load_config, parse_overrides
 from pipeline.errors import PipelineError
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_fixture_config_values(config: Config, test_toml: Path):
     assert [s.name for s in config.label_sets] == ["stage", "technology"]
@@ -19,10 +21,12 @@ def test_fixture_config_values(config: Config, test_toml: Path):
     assert config.seed == 7
     assert config.thresholds.cv_folds == 3
     assert config.paths.cache is None  # cache = "" disables caching
-    assert config.paths.train == (Path("tests/fixtures/mini.jsonl"),)
+    # written relative to the config file, read as paths from its folder
+    assert config.paths.train == (ROOT / "tests" / "fixtures" / "mini.jsonl",)
+    assert config.paths.cues == ROOT / "configs" / "cues.toml"
     assert config.features.char_ngram_range == (3, 4)
     assert config.model.C == 4.0  # not in the file: the dataclass default
-    assert config.source == test_toml
+    assert config.source.resolve() == ROOT / "tests" / "fixtures" / "test.toml"
 
 
 def test_config_is_frozen(config: Config):
@@ -171,7 +175,7 @@ def test_to_dict_is_json_ready(config: Config):
     json.dumps(d)  # no Path or tuple left
     assert "source" not in d
     assert d["label_sets"]["technology"]["labels"][-1] == "transport"
-    assert d["paths"]["cues"] == "configs/cues.toml"
+    assert d["paths"]["cues"] == str(ROOT / "configs" / "cues.toml")
     assert d["paths"]["cache"] == ""  # TOML has no null: "" is read back as no cache
     assert d["model"]["C"] == config.model.C
 
