@@ -43,7 +43,8 @@ def _grid(start: float, stop: float, step: float) -> np.ndarray:
 
 
 class LabelThresholds(BaseEstimator):
-    """Choose one threshold per label column from a grid, by best F1.
+    """Choose one threshold per label column from a grid, by best F1 (applied by
+    :meth:`DocumentRule.sentence_labels`, the one place sentence decisions are made).
 
     Ties go to the threshold closest to ``default``, which keeps the choice stable
     when several thresholds separate the held-out scores equally well.
@@ -78,11 +79,6 @@ class LabelThresholds(BaseEstimator):
         self.thresholds_ = np.array(thresholds)
         self.best_f1_ = np.array(best)
         return self
-
-    def transform(self, scores: np.ndarray) -> np.ndarray:
-        """Binary decisions (int8) for a score matrix."""
-        check_is_fitted(self, "thresholds_")
-        return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
 
 
 class DocumentRule(BaseEstimator):

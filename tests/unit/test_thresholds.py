@@ -8,7 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score
 
-from pipeline.model.thresholds import LabelThresholds, f1_at
+from pipeline.model.thresholds import DocumentRule, LabelThresholds, f1_at
 
 GRID = np.round(np.arange(5, 96) / 100, 2)
 
@@ -82,10 +82,10 @@ def test_coarse_grid():
     assert coarse.best_f1_[0] == pytest.approx(0.8)
 
 
-def test_transform_uses_thresholds_inclusively():
-    tuner = LabelThresholds()
-    tuner.thresholds_ = np.array([0.3, 0.6])
-    out = tuner.transform(np.array([[0.3, 0.59], [0.29, 0.6]]))
+def test_sentence_labels_use_thresholds_inclusively():
+    rule = DocumentRule()
+    rule.thresholds_ = np.array([0.3, 0.6])
+    out = rule.sentence_labels(np.array([[0.3, 0.59], [0.29, 0.6]]))
     assert out.tolist() == [[1, 0], [0, 1]] and out.dtype == np.int8
 
 
@@ -95,6 +95,6 @@ def test_estimator_contract():
                                   "default": 0.4}
     assert not hasattr(tuner, "thresholds_")
     with pytest.raises(NotFittedError):
-        tuner.transform(np.zeros((1, 1)))
+        DocumentRule().sentence_labels(np.zeros((1, 1)))
     assert clone(tuner).get_params() == tuner.get_params()
     assert tuner.fit(np.array([[0.2], [0.8]]), np.array([[0], [1]])) is tuner
