@@ -117,7 +117,7 @@ def evaluate(
 @app.command()
 def info(model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
          ) -> None:
-    """Show a model's card: labels, thresholds, training data and cross-validated F1.
+    """Show a model's card: labels, thresholds, document rule, training data, cross-validated F1.
 
     Example: trafficlens info --model models/default
     """
@@ -130,10 +130,16 @@ def info(model: Annotated[Path, typer.Option(help="Model directory.")] = Path("m
         td = card.get("training_data", {})
         typer.echo(f"trained on {td.get('n_passages')} passages (sha256 {td.get('sha256')})")
         cv = card.get("cv_metrics", {})
+        decision = card.get("decision", {})
+        bands = list(decision.get("evidence", {}))
+        typer.echo(f"document rule: false alarm {decision.get('false_alarm')} per label; "
+                   f"evidence thresholds for documents of {', '.join(bands)} sentences")
         for s in loaded.config.label_sets:
             typer.echo(f"{s.name}: cross-validated macro-F1 {cv.get(s.name, {}).get('macro_f1')}")
             for lab in s.labels:
                 t = card["thresholds"][s.name][lab]
                 f1 = cv.get(s.name, {}).get("per_label", {}).get(lab, {}).get("f1")
-                typer.echo(f"  {lab:20s} threshold {t:.2f}  cv F1 {f1}")
+                evidence = " / ".join(f"{decision['evidence'][b][s.name][lab]:.2f}"
+                                      for b in bands)
+                typer.echo(f"  {lab:20s} threshold {t:.2f}  evidence {evidence}  cv F1 {f1}")
         typer.echo(json.dumps(card.get("versions", {})))

@@ -790,8 +790,13 @@ def test_info(model_dir: Path, model, passages):
     assert f"trained on {len(passages)} passages (sha256 {card['training_data']['sha256']})" \
         in res.stdout
     lines = res.stdout.splitlines()
-    for (_set, lab), t in zip(model.columns, model.thresholds, strict=True):
-        assert any(line.split()[:3] == [lab, "threshold", f"{t:.2f}"] for line in lines), lab
+    rule = model.estimator.rule_
+    for j, ((_set, lab), t) in enumerate(zip(model.columns, model.thresholds, strict=True)):
+        evidence = " / ".join(f"{row[j]:.2f}" for row in rule.evidence_).split()
+        assert any(line.split()[:3] == [lab, "threshold", f"{t:.2f}"]
+                   and line.split()[3:4 + len(evidence)] == ["evidence", *evidence]
+                   for line in lines), lab
+    assert "document rule: false alarm" in res.stdout
     for s in model.config.label_sets:
         assert f"{s.name}: cross-validated macro-F1 {card['cv_metrics'][s.name]['macro_f1']}" \
             in res.stdout
