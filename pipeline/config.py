@@ -7,7 +7,6 @@ Every number a user may want to change lives here (as a default) or in
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,6 +169,24 @@ class Config:
         """Every ``(set, label)`` pair, in config order: the model's output columns."""
         return [(s.name, lab) for s in self.label_sets for lab in s.labels]
 
+    def with_absolute_paths(self, **paths: Any) -> Config:
+        """This config with every path absolute (``paths`` replace ``[paths]`` entries
+        first), as a model card records it: valid wherever the model is used later."""
+        def absolute(value: Any) -> Any:
+            if isinstance(value, Path):
+                return value.absolute()
+            if isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
+                return tuple(v.absolute() for v in value)
+            return value
+
+        new_paths = dataclasses.replace(self.paths, **paths)
+        fields = {}
+        for section in ("paths", "documents"):
+            table = new_paths if section == "paths" else self.documents
+            fields[section] = dataclasses.replace(table, **{
+                f.name: absolute(getattr(table, f.name)) for f in dataclasses.fields(table)})
+        return dataclasses.replace(self, **fields)
+
     def label_set(self, name: str) -> LabelSet:
         for s in self.label_sets:
             if s.name == name:
@@ -265,8 +282,10 @@ def _relative_to(raw: dict[str, Any], base: Path) -> None:
     """Make the relative paths of ``raw``'s path settings relative to ``base``, in place
     (an empty string, which turns a setting off, and non-strings are left for validation)."""
     def resolve(value: Any) -> Any:
-        if isinstance(value, str) and value and not Path(value).is_absolute():
-            return os.path.normpath(base / value)
+        # "~" is the user's home; ".." is left to the OS, which follows symlinks first
+        if isinstance(value, str) and value.strip():
+            path = Path(value).expanduser()
+            return str(path if path.is_absolute() else base / path)
         return value
 
     for section, keys in PATH_KEYS.items():
@@ -357,18 +376,23 @@ def _coerce(name: str, key: str, value: Any, default: Any, optional: bool = Fals
             raise PipelineError(f"{name}: {key}: needs a path")
         if not isinstance(value, str):
             raise PipelineError(f"{name}: {key}: expected a path string, got {value!r}")
-        return Path(value)
+        return Path(value).expanduser()
     if isinstance(default, dict):
         if not isinstance(value, dict):
             raise PipelineError(f"{name}: {key}: expected a table, got {value!r}")
         return {str(k): _typed(name, f"{key}.{k}", v, float) for k, v in value.items()}
     if isinstance(default, tuple):
+        if key == "paths.train" and isinstance(value, str):
+            value = [value]  # one file or folder
         if not isinstance(value, list):
             raise PipelineError(f"{name}: {key}: expected a list, got {value!r}")
         if key == "paths.train":
             if not all(isinstance(v, str) for v in value):
                 raise PipelineError(f"{name}: {key}: expected a list of path strings")
-            return tuple(Path(v) for v in value)
+            if any(not v.strip() for v in value):
+                raise PipelineError(f"{name}: {key}: an empty path (it would read every file "
+                                    "of the working directory); remove it")
+            return tuple(Path(v).expanduser() for v in value)
         if key.endswith("_range") and len(value) != 2:
             raise PipelineError(f"{name}: {key}: expected [min, max], got {value!r}")
         return tuple(_typed(name, key, v, type(default[0])) for v in value)

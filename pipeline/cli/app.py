@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from pipeline import __version__
+from pipeline.config import Config
 from pipeline.errors import PipelineError
 
 app = typer.Typer(
@@ -28,15 +29,41 @@ data_app = typer.Typer(help="Check, split and compare annotated corpora.\n\n"
 app.add_typer(data_app, name="data")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
-def _default_config() -> Path:
+CONFIG_HELP = ("Default: configs/default.toml of the working directory, else that of "
+               "this checkout.")
+
+
+def default_config() -> Path | None:
     """``configs/default.toml`` of the working directory, else of this checkout (so the
-    CLI finds the default config from any folder)."""
+    CLI finds the default config from any folder); chosen when a command runs."""
     here = Path("configs/default.toml")
     shipped = Path(__file__).resolve().parents[2] / "configs" / "default.toml"
-    return here if here.is_file() or not shipped.is_file() else shipped
+    if here.is_file():
+        return here
+    return shipped if shipped.is_file() else None
 
 
-DEFAULT_CONFIG = _default_config()
+def run_config(path: Path | None, overrides: dict | None = None, *,
+               optional: bool = False) -> Config | None:
+    """The config a command runs with: ``path``, else the default one. A default taken
+    from the working directory that cannot be read says so, and how to choose another."""
+    from pipeline.config import load_config
+
+    if path is not None:
+        return load_config(path, overrides)
+    chosen = default_config()
+    if chosen is None:
+        if optional:
+            return None
+        raise PipelineError("no --config given and no configs/default.toml here or in this "
+                            "checkout; give --config")
+    try:
+        return load_config(chosen, overrides)
+    except PipelineError as err:
+        if chosen.is_absolute():
+            raise
+        raise PipelineError(f"{err} (the default config, taken from the working directory "
+                            f"{Path.cwd()}; give --config to use another)") from None
 
 
 @contextmanager

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import DEFAULT_CONFIG, OVERRIDES, data_app, user_errors
+from pipeline.cli.app import CONFIG_HELP, OVERRIDES, data_app, run_config, user_errors
 from pipeline.errors import PipelineError
 
 
 @data_app.command("check")
 def data_check(
     paths: Annotated[list[Path], typer.Argument(help="Annotated JSONL files or folders.")],
-    config: Annotated[Path, typer.Option(help="Config with label sets and [data] checks.")]
-    = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config with label sets and [data] checks. " + CONFIG_HELP)] = None,
 ) -> None:
     """Validate annotated data and print label counts, no-label shares and duplicates.
 
@@ -27,13 +27,12 @@ def data_check(
 
     Example: trafficlens data check data/corpus
     """
-    from pipeline.config import load_config
     from pipeline.corpus.datacheck import check_corpus, format_check
     from pipeline.corpus.doccheck import check_documents, format_document_check
     from pipeline.corpus.read import is_document_corpus, read_corpus
 
     with user_errors():
-        cfg = load_config(config)
+        cfg = run_config(config)
         passages = read_corpus(paths, cfg.label_sets)
         if is_document_corpus(passages):
             result = check_documents(passages, cfg)
@@ -50,8 +49,8 @@ def data_split(
     corpus: Annotated[list[Path], typer.Argument(help="Annotated JSONL files or folders.")],
     out_dir: Annotated[Path, typer.Option(help="Where train.jsonl and test.jsonl go.")]
     = Path("data/splits"),
-    config: Annotated[Path, typer.Option(help="Config: label sets, seed, data.test_size.")]
-    = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config: label sets, seed, data.test_size. " + CONFIG_HELP)] = None,
 ) -> None:
     """Write a fixed train/test split, stratified by label and register (seeded).
 
@@ -63,14 +62,13 @@ def data_split(
 
     Example: trafficlens data split data/corpus --out-dir data/splits
     """
-    from pipeline.config import load_config
     from pipeline.corpus.read import by_document, is_document_corpus, read_corpus
     from pipeline.corpus.split import split_documents, split_passages, starter_subset, write_jsonl
     from pipeline.io.outputs import check_writable_dir
 
     with user_errors():
         check_writable_dir(out_dir, "--out-dir")
-        cfg = load_config(config)
+        cfg = run_config(config)
         passages = read_corpus(corpus, cfg.label_sets, exclude=cfg.data.holdout_files)
         if is_document_corpus(passages):
             train_set, test_set = split_documents(passages, cfg)
@@ -93,7 +91,8 @@ def data_split(
 def data_agreement(
     first: Annotated[Path, typer.Argument(help="Labels of the first annotator (JSONL).")],
     second: Annotated[Path, typer.Argument(help="Labels of the second annotator (JSONL).")],
-    config: Annotated[Path, typer.Option(help="Config with the label sets.")] = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config with the label sets. " + CONFIG_HELP)] = None,
 ) -> None:
     """Inter-annotator agreement: Cohen's kappa per label, macro-F1 per set.
 
@@ -102,12 +101,11 @@ def data_agreement(
     Example: trafficlens data agreement data/annotation/first_annotator.jsonl \
     data/annotation/second_annotator.jsonl
     """
-    from pipeline.config import load_config
     from pipeline.corpus.agreement import agreement
     from pipeline.corpus.read import read_corpus
 
     with user_errors():
-        cfg = load_config(config)
+        cfg = run_config(config)
         sets = [read_corpus([f], cfg.label_sets, require_text=False) for f in (first, second)]
         result = agreement(sets[0], sets[1], cfg)
         typer.echo(f"passages: {result['n']}, with any disagreement: "
@@ -124,8 +122,8 @@ def data_cues(
     data: Annotated[list[Path] | None, typer.Option(
         help="Annotated JSONL file or folder; repeat for several. Default: the config's "
              "paths.train.")] = None,
-    config: Annotated[Path, typer.Option(help="Config naming the cue file (paths.cues).")]
-    = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config naming the cue file (paths.cues). " + CONFIG_HELP)] = None,
     min_precision: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, help="Flag terms whose corpus precision is below this. "
         "Default: the cue file's [precision] rule.")] = None,
@@ -145,13 +143,13 @@ def data_cues(
     """
     import dataclasses
 
-    from pipeline.config import load_config, parse_overrides
+    from pipeline.config import parse_overrides
     from pipeline.corpus.cuestats import cue_report
     from pipeline.corpus.read import read_corpus
     from pipeline.text.cues import read_precision_rule
 
     with user_errors():
-        cfg = load_config(config, parse_overrides(ctx.args))
+        cfg = run_config(config, parse_overrides(ctx.args))
         paths = list(data) if data else list(cfg.paths.train)
         if not paths:
             raise PipelineError(f"{config}: paths.train is empty; name the data with --data")
@@ -204,8 +202,8 @@ def data_import(
         help="Document ids are the text files' paths relative to this folder.")] = Path("."),
     register: Annotated[str | None, typer.Option(
         help="Register of every document. Default: the folder each text is in.")] = None,
-    config: Annotated[Path, typer.Option(help="Config with label sets and preprocessing.")]
-    = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config with label sets and preprocessing. " + CONFIG_HELP)] = None,
 ) -> None:
     """Turn filled annotation templates into sentence records for training and checks.
 
@@ -216,11 +214,10 @@ def data_import(
     Example: trafficlens data import data/documents/texts/news/*.labels.tsv \
     --writer wD --doc-root data/documents/texts --out data/documents/sentences/wD.jsonl
     """
-    from pipeline.config import load_config
     from pipeline.corpus.documents import import_template, text_of
 
     with user_errors():
-        cfg = load_config(config)
+        cfg = run_config(config)
         records, moved = [], 0
         root = doc_root.resolve()
         seen: dict[str, Path] = {}
@@ -290,8 +287,8 @@ def data_fingerprint(
 @data_app.command("segment")
 def data_segment(
     documents: Annotated[list[Path], typer.Argument(help="Plain-text (.txt) documents.")],
-    config: Annotated[Path, typer.Option(help="Config with the preprocessing settings.")]
-    = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config with the preprocessing settings. " + CONFIG_HELP)] = None,
     force: Annotated[bool, typer.Option(
         help="Replace a template that already holds labels.")] = False,
 ) -> None:
@@ -304,11 +301,10 @@ def data_segment(
 
     Example: trafficlens data segment data/documents/texts/news/arrest_report.txt
     """
-    from pipeline.config import load_config
     from pipeline.corpus.documents import read_document, write_template
 
     with user_errors():
-        cfg = load_config(config)
+        cfg = run_config(config)
         for doc in documents:
             out = doc.with_suffix(".labels.tsv")
             n = write_template(read_document(doc), out, cfg, force=force)

@@ -9,17 +9,19 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import DEFAULT_CONFIG, OVERRIDES, _say, app, user_errors
+from pipeline.cli.app import CONFIG_HELP, OVERRIDES, _say, app, run_config, user_errors
 
 
 @app.command(context_settings=OVERRIDES)
 def train(
     ctx: typer.Context,
-    config: Annotated[Path, typer.Option(help="Run configuration (TOML).")] = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Run configuration (TOML). " + CONFIG_HELP)] = None,
     data: Annotated[list[Path] | None, typer.Option(
         help="Annotated JSONL file or folder; repeat for several. Default: the config's "
              "paths.train.")] = None,
-    out: Annotated[Path, typer.Option(help="Model directory to write.")] = Path("models/default"),
+    out: Annotated[Path | None, typer.Option(
+        help="Model directory to write. Default: the config's paths.model.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing model directory.")] = False,
 ) -> None:
     """Train a model: tune per-label thresholds by cross-validation, then fit on all data.
@@ -28,12 +30,13 @@ def train(
 
     Example: trafficlens train --config configs/default.toml --out models/default --model.C 2
     """
-    from pipeline.config import load_config, parse_overrides
+    from pipeline.config import parse_overrides
     from pipeline.evaluation.metrics import fmt
     from pipeline.model.train import fit_and_save
 
     with user_errors():
-        cfg = load_config(config, parse_overrides(ctx.args))
+        cfg = run_config(config, parse_overrides(ctx.args))
+        out = out or cfg.paths.model
         start = time.perf_counter()
         model = fit_and_save(cfg, data, out, force=force, progress=_say)
         cv = model.card["cv_metrics"]
@@ -45,13 +48,17 @@ def train(
 @app.command(context_settings=OVERRIDES)
 def evaluate(
     ctx: typer.Context,
-    data: Annotated[list[Path], typer.Option(help="Annotated JSONL file or folder; repeatable.")],
-    model: Annotated[Path, typer.Option(help="Model directory.")] = Path("models/default"),
+    data: Annotated[list[Path] | None, typer.Option(
+        help="Annotated JSONL file or folder; repeatable. Default: the config's "
+             "paths.test.")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="Model directory. Default: the config's paths.model.")] = None,
     report_dir: Annotated[Path, typer.Option(
         help="Where to write metrics.json, report.md, report.html and plots.")]
     = Path("reports/eval"),
-    config: Annotated[Path, typer.Option(
-        help="Config: \\[report] settings, \\[gates], and what --cv trains.")] = DEFAULT_CONFIG,
+    config: Annotated[Path | None, typer.Option(
+        help="Config: \\[report] settings, \\[gates], and what --cv trains. "
+             + CONFIG_HELP)] = None,
     cv: Annotated[int | None, typer.Option(
         min=2, help="Instead of a saved model, K-fold cross-validate the config on --data.")]
     = None,
@@ -71,7 +78,7 @@ def evaluate(
     Example: trafficlens evaluate --model models/default --data
     data/documents/splits/test.jsonl --gate
     """
-    from pipeline.config import load_config, parse_overrides
+    from pipeline.config import parse_overrides
     from pipeline.corpus.read import read_corpus
     from pipeline.evaluation.evaluate import check_gates, evaluate_files
     from pipeline.evaluation.evaluate import compare as compare_metrics
@@ -81,7 +88,9 @@ def evaluate(
 
     with user_errors():
         check_writable_dir(report_dir, "--report-dir")
-        cfg = load_config(config, parse_overrides(ctx.args))
+        cfg = run_config(config, parse_overrides(ctx.args))
+        data = data or [cfg.paths.test]
+        model = model or cfg.paths.model
         if cv is not None:
             from pipeline.evaluation.crossval import cross_validate, cv_table
 

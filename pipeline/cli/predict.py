@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import DEFAULT_CONFIG, _say, app, user_errors
+from pipeline.cli.app import _say, app, run_config, user_errors
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import READERS
 
@@ -100,7 +100,7 @@ def summarize(
              "both labels, or 'documents' carrying both.")] = "sentences",
     config: Annotated[Path | None, typer.Option(
         help="Config whose [labels.*] give the table's rows, columns and their order. "
-             f"Default: {DEFAULT_CONFIG} if it exists, else the labels of the "
+             "Default: configs/default.toml (see --help of train), else the labels of the "
              "predictions.")] = None,
 ) -> None:
     """Summarise a collection's predictions: documents per label, stage x technology table.
@@ -111,7 +111,6 @@ def summarize(
 
     Example: trafficlens summarize predictions.jsonl --out reports/summary
     """
-    from pipeline.config import load_config
     from pipeline.evaluation.summarize import (
         COUNTS,
         documents,
@@ -127,9 +126,7 @@ def summarize(
     with user_errors():
         if count not in COUNTS:
             raise PipelineError(f"--count: {count!r} is not one of {', '.join(COUNTS)}")
-        if config is None and DEFAULT_CONFIG.is_file():
-            config = DEFAULT_CONFIG
-        cfg = load_config(config) if config is not None else None
+        cfg = run_config(config, optional=True)
         if out is not None:
             check_writable_dir(out, "--out")
         records = read_predictions(predictions)

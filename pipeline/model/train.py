@@ -101,8 +101,12 @@ def _prevalence(Y: np.ndarray, config: Config) -> dict[str, dict[str, float]]:
 
 def fit_and_save(config: Config, data: Sequence[Path] | None, out: Path, *,
                  force: bool = False, progress: Progress | None = None) -> TraffickingModel:
-    """Read the corpus (``data`` or the config's ``paths.train``), fit and save to ``out``."""
+    """Read the corpus (``data`` or the config's ``paths.train``), fit and save to ``out``.
+
+    The card's config names the data and the model directory actually used, as absolute
+    paths."""
     paths = list(data) if data else list(config.paths.train)
+    config = config.with_absolute_paths(train=tuple(Path(p) for p in paths), model=Path(out))
     check_target(out, force=force)  # before the long fit, not after it
     check_writable_dir(Path(out).parent, "--out")
     passages = read_corpus(paths, config.label_sets, exclude=config.data.holdout_files)

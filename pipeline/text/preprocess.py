@@ -16,6 +16,7 @@ computed once per word type: this keeps preprocessing close to the tokenizer's o
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -387,15 +388,21 @@ class Preprocessor:
         """Sentences of every text, in order; cached in chunks when a cache dir is set."""
         if self.cache_dir is None:
             return list(self.stream(texts))
-        memory = self._get_memory()
-        cached = memory.cache(_process_chunk)
-        out: list[list[Sentence]] = []
-        chunk = self.settings.cache_chunk
-        for i in range(0, len(texts), chunk):
-            out.extend(cached(tuple(texts[i:i + chunk]), self.settings.spacy_model,
-                              self.settings.lang, self.settings.batch_size, self.max_chars,
-                              self.signature()))
-        return out
+        try:
+            cached = self._get_memory().cache(_process_chunk)
+            out: list[list[Sentence]] = []
+            chunk = self.settings.cache_chunk
+            for i in range(0, len(texts), chunk):
+                out.extend(cached(tuple(texts[i:i + chunk]), self.settings.spacy_model,
+                                  self.settings.lang, self.settings.batch_size,
+                                  self.max_chars, self.signature()))
+            return out
+        except OSError as err:  # a file where the folder should be, no permission, full disk
+            warnings.warn(f"{self.cache_dir}: cannot use as the preprocessing cache "
+                          f"({err.strerror or err}); working without it (set paths.cache "
+                          "to another folder, or \"\" to turn it off)", stacklevel=2)
+            self.cache_dir = None
+            return list(self.stream(texts))
 
     def stream(self, texts: Iterable[str]) -> Iterator[list[Sentence]]:
         """Sentences of every text, lazily (no cache): for streaming prediction."""

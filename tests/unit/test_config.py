@@ -22,8 +22,9 @@ def test_fixture_config_values(config: Config, test_toml: Path):
     assert config.thresholds.cv_folds == 3
     assert config.paths.cache is None  # cache = "" disables caching
     # written relative to the config file, read as paths from its folder
-    assert config.paths.train == (ROOT / "tests" / "fixtures" / "mini.jsonl",)
-    assert config.paths.cues == ROOT / "configs" / "cues.toml"
+    assert [p.resolve() for p in config.paths.train] == [ROOT / "tests" / "fixtures" /
+                                                         "mini.jsonl"]
+    assert config.paths.cues.resolve() == ROOT / "configs" / "cues.toml"
     assert config.features.char_ngram_range == (3, 4)
     assert config.model.C == 4.0  # not in the file: the dataclass default
     assert config.source.resolve() == ROOT / "tests" / "fixtures" / "test.toml"
@@ -175,7 +176,7 @@ def test_to_dict_is_json_ready(config: Config):
     json.dumps(d)  # no Path or tuple left
     assert "source" not in d
     assert d["label_sets"]["technology"]["labels"][-1] == "transport"
-    assert d["paths"]["cues"] == str(ROOT / "configs" / "cues.toml")
+    assert Path(d["paths"]["cues"]).resolve() == ROOT / "configs" / "cues.toml"
     assert d["paths"]["cache"] == ""  # TOML has no null: "" is read back as no cache
     assert d["model"]["C"] == config.model.C
 
