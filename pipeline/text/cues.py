@@ -1,8 +1,8 @@
-"""Cue terms from the labeling guide, matched with spaCy's PhraseMatcher.
+"""Cue terms from the labeling guide, matched as whole normalised phrases.
 
 Terms live in a TOML file (one list per label) that analysts extend without touching
 code. Terms and text go through the same normalisation (:mod:`pipeline.text.normalize`),
-and the matcher runs on the normalised tokens with ``attr="LOWER"``, so "crypto
+and the matcher compares the lower-cased normalised tokens, so "crypto
 wallets" matches the term "crypto wallet". A term that normalises to nothing, to a
 stop word or to a placeholder (it would match every number or URL) is an error.
 Per-label match counts become model features and drive the keyword baseline.
@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import tomllib
-from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
 
 from pipeline.config import Config
 from pipeline.errors import PipelineError
@@ -143,18 +141,19 @@ class CueMatcher:
     def __init__(self, cues: dict[str, list[str]], preprocessor: Preprocessor,
                  source: str = "cue terms") -> None:
         self.keys = list(cues)
-        self.vocab = preprocessor.nlp.vocab
-        self.matcher = PhraseMatcher(self.vocab, attr="LOWER")
         self.terms: dict[str, list[tuple[str, ...]]] = {}  # distinct normal forms, sorted
         self._forms: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # (term, normal form)
-        for key, terms in cues.items():
+        # first word (lower-cased) -> (whole term lower-cased, label column): a phrase
+        # match is a dictionary lookup per token, no spaCy Doc per sentence
+        self._by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for j, (key, terms) in enumerate(cues.items()):
             self._forms[key] = [(t, normal_term(t, preprocessor, source, key)) for t in terms
                                 if t.strip()]
             normed = sorted({form for _, form in self._forms[key]})
             self.terms[key] = normed
-            if normed:
-                self.matcher.add(key, [Doc(self.vocab, words=list(t)) for t in normed])
-        self._index = {self.vocab.strings[k]: i for i, k in enumerate(self.keys)}
+            for form in normed:
+                low = tuple(w.lower() for w in form)
+                self._by_first.setdefault(low[0], []).append((low, j))
         self._set = [k.split(":", 1)[0] for k in self.keys]
 
     def term_forms(self, key: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -166,8 +165,14 @@ class CueMatcher:
         """``(label column, start, end)`` of every counted match in a token sequence."""
         if not tokens:
             return []
-        found = [(self._index[m], start, end)
-                 for m, start, end in self.matcher(Doc(self.vocab, words=list(tokens)))]
+        low = [t.lower() for t in tokens]
+        found = []
+        for start, word in enumerate(low):
+            for term, j in self._by_first.get(word, ()):
+                end = start + len(term)
+                if end <= len(low) and tuple(low[start:end]) == term:
+                    found.append((j, start, end))
+        found.sort(key=lambda m: (m[1], m[2], m[0]))
         if len(found) < 2:
             return found
         return [(j, start, end) for j, start, end in found

@@ -9,7 +9,6 @@ others guard what held.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
