@@ -56,6 +56,15 @@ class Segments:
                         self.cues[idx])
 
 
+def _tfidf(counts: sp.csr_matrix, vectorizer: TfidfVectorizer) -> sp.csr_matrix:
+    """What ``vectorizer.transform`` makes of raw n-gram counts: (sublinear) tf, idf, l2."""
+    if vectorizer.sublinear_tf:
+        np.log(counts.data, counts.data)
+        counts.data += 1
+    counts.data *= vectorizer.idf_[counts.indices]
+    return normalize(counts, norm="l2", copy=False)
+
+
 class _CompactVocabulary:
     """Persist a fitted ``vectorizer_``'s vocabulary as one string array, not a dict.
 
@@ -113,8 +122,28 @@ class WordNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Segments) -> sp.csr_matrix:
+        """``vectorizer_.transform(tokens)``, with the n-grams looked up directly.
+
+        The tokens are already normalised and space-separated, so scikit-learn's
+        analyzer (regular expression, n-gram strings through several generators) is
+        replaced by one split and dictionary lookups. Same result, faster.
+        """
         check_is_fitted(self, "vectorizer_")
-        return self.vectorizer_.transform(X.tokens)
+        get = self.vectorizer_.vocabulary_.get
+        lo, hi = self.vectorizer_.ngram_range
+        indices: list[int] = []
+        indptr = [0]
+        for text in X.tokens:
+            tokens = text.split()
+            for n in range(lo, hi + 1):
+                grams = tokens if n == 1 else (" ".join(tokens[i:i + n])
+                                               for i in range(len(tokens) - n + 1))
+                indices.extend(j for j in map(get, grams) if j is not None)
+            indptr.append(len(indices))
+        counts = sp.csr_matrix((np.ones(len(indices)), indices, indptr),
+                               shape=(len(X.tokens), len(self.vectorizer_.vocabulary_)))
+        counts.sum_duplicates()
+        return _tfidf(counts, self.vectorizer_)
 
 
 class CharNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
@@ -153,23 +182,30 @@ class CharNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
             cache.clear()
         vocabulary = self.vectorizer_.vocabulary_
         lo, hi = self.vectorizer_.ngram_range
-        indptr, indices = [0], []
+        # texts x word types (counts), then word types x n-grams: one sparse product
+        # instead of a Python list of every n-gram of every text
+        types: dict[str, int] = {}
+        word_ids, indptr = [], [0]
         for text in X.texts:
-            for word in _WHITE.sub(" ", text.lower()).split():
-                found = cache.get(word)
-                if found is None:
-                    found = cache[word] = [vocabulary[g] for g in _wb_ngrams(word, lo, hi)
-                                           if g in vocabulary]
-                indices.extend(found)
-            indptr.append(len(indices))
-        counts = sp.csr_matrix((np.ones(len(indices), dtype=np.float64), indices, indptr),
-                               shape=(len(X.texts), len(vocabulary)))
-        counts.sum_duplicates()
-        if self.vectorizer_.sublinear_tf:
-            np.log(counts.data, counts.data)
-            counts.data += 1
-        counts = counts @ sp.diags(self.vectorizer_.idf_)
-        return normalize(counts, norm="l2", copy=False)
+            words = _WHITE.sub(" ", text.lower()).split()
+            word_ids.extend(types.setdefault(w, len(types)) for w in words)
+            indptr.append(len(word_ids))
+        grams = []
+        for word in types:
+            found = cache.get(word)
+            if found is None:
+                found = cache[word] = np.array([vocabulary[g] for g in _wb_ngrams(word, lo, hi)
+                                                if g in vocabulary], dtype=np.int64)
+            grams.append(found)
+        by_text = sp.csr_matrix((np.ones(len(word_ids)), word_ids, indptr),
+                                shape=(len(X.texts), len(types)))
+        lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
+        by_type = sp.csr_matrix(
+            (np.ones(int(lengths.sum())), np.concatenate(grams) if grams else
+             np.zeros(0, dtype=np.int64), np.concatenate(([0], np.cumsum(lengths)))),
+            shape=(len(types), len(vocabulary)))
+        counts = (by_text @ by_type).tocsr()  # a product: no duplicate entries
+        return _tfidf(counts, self.vectorizer_)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         names = super().get_feature_names_out(input_features)

@@ -34,3 +34,28 @@ def test_wb_ngrams_match_sklearn_analyzer(word, lo, extra):
     analyzer = TfidfVectorizer(analyzer="char_wb", lowercase=False,
                                ngram_range=(lo, lo + extra)).build_analyzer()
     assert _wb_ngrams(word, lo, lo + extra) == analyzer(word)
+
+
+def test_fast_transforms_equal_sklearn_on_the_shipped_corpora(fitted_model):
+    """Issue 14: the fast word and character paths give scikit-learn's matrices on every
+    passage and sentence of both shipped corpora and the examples."""
+    from pathlib import Path
+
+    from pipeline.corpus.read import read_corpus
+
+    root = Path(__file__).resolve().parents[2]
+    est = fitted_model.estimator
+    texts = [p.text for p in read_corpus([root / "data" / "documents" / "sentences",
+                                          root / "data" / "corpus"],
+                                         fitted_model.config.label_sets)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((root / "data" / "examples")
+                                                             .iterdir())]
+    sentences = est._preprocessor().process(texts)
+    segments, _ = est._maker().sentences(texts, sentences)
+    union = est.pipeline_.named_steps["features"].named_transformers
+    for name, column in (("words", segments.tokens), ("chars", segments.texts)):
+        step = union[name]
+        fast = step.transform(segments)
+        slow = step.vectorizer_.transform(column)
+        assert fast.shape == slow.shape and fast.shape[0] > 10_000
+        assert abs(fast - slow).max() < 1e-9, name
