@@ -20,7 +20,6 @@ from pipeline.corpus.read import (
     Passage,
     fingerprint,
     groups_of,
-    is_document_corpus,
     label_matrix,
     read_corpus,
 )
@@ -69,7 +68,9 @@ def fit_model(passages: Sequence[Passage], config: Config,
     # a bad cue term fails now, naming the cue file, not after the long work
     CueMatcher(cues, Preprocessor(config.preprocess), source=str(config.paths.cues))
     estimator = TraffickingClassifier.from_config(config, cues)
-    documents = groups_of(passages) if is_document_corpus(passages) else None
+    # sentences of documents stay together (a passage corpus added to them: each passage
+    # is a document of its own); without any document the rule tunes on shuffled ones
+    documents = groups_of(passages) if any(p.extra.get("doc") for p in passages) else None
     k = config.thresholds.cv_folds
     say(f"fitting on {len(passages)} passages ({k} folds tune the thresholds"
         f"{', grouped by document' if documents is not None else ''})")

@@ -154,3 +154,19 @@ def test_thresholds_come_from_out_of_fold_document_scores(passages, config: Conf
                                       grid_step=config.thresholds.grid_step,
                                       default=config.thresholds.default), tuned["scores"], Y)
     assert np.array_equal(model.thresholds, again.thresholds_)
+
+
+def test_documents_and_passages_train_together(passages, config: Config):
+    """data/README.md suggests adding the passage corpus to the document corpus: the
+    sentences of a document stay in one fold, each passage is a document of its own."""
+    import dataclasses
+
+    from pipeline.corpus.read import groups_of
+
+    half = len(passages) // 2
+    mixed = [dataclasses.replace(p, extra={**p.extra, "doc": f"doc{i // 3}"})
+             for i, p in enumerate(passages[:half])] + list(passages[half:])
+    model = fit_model(mixed, config)
+    assert model.card["training_data"]["n_passages"] == len(mixed)
+    groups = groups_of(mixed)
+    assert len(set(groups)) == half // 3 + (half % 3 > 0) + len(passages) - half
