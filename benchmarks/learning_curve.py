@@ -88,8 +88,8 @@ def main() -> None:
              "the default configuration trained on a share of the document corpus's train "
              "split (whole documents, the same share of each register), with and without the "
              "passage corpus (`data/splits/train.jsonl`). Document level: each document "
-             "scored whole as `predict` scores it; its gold labels are the union of its "
-             "sentences'.", "",
+             "labelled whole by the document rule, as `predict` labels it; its gold labels "
+             "are the union of its sentences'.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         lines.append("| " + " | ".join(fmt(v) if v is None or isinstance(v, float) else str(v)
