@@ -95,15 +95,11 @@ class _CompactVocabulary:
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "vectorizer_")
-        prefix = self.PREFIX
-        return np.array([f"{prefix}{n}" for n in self.vectorizer_.get_feature_names_out()],
-                        dtype=object)
+        return np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
 
 
 class WordNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
     """TF-IDF of word n-grams over the segments' normalised tokens."""
-
-    PREFIX = ""
 
     def __init__(self, *, ngram_range=(1, 2), min_df=1, max_features=None, sublinear_tf=True):
         self.ngram_range = ngram_range
@@ -150,7 +146,6 @@ class CharNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
     """TF-IDF of ``char_wb`` n-grams of the lower-cased text: misspellings, inflections
     and words the lemmatizer does not know."""
 
-    PREFIX = ""
     #: word types whose character n-grams are cached at most (then the cache restarts)
     CACHE_WORDS = 500_000
 
