@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.model.thresholds import f1_columns
+
 #: Document length bands in sentences: (name, smallest, largest).
 BANDS = (("1", 1, 1), ("2-5", 2, 5), ("6-20", 6, 20), ("21+", 21, None))
 
@@ -20,13 +22,8 @@ BANDS = (("1", 1, 1), ("2-5", 2, 5), ("6-20", 6, 20), ("21+", 21, None))
 def _macro(Y: np.ndarray, P: np.ndarray, columns: list[tuple[str, str]]
            ) -> dict[str, float | None]:
     """Macro-F1 per label set over labels with support (as :mod:`pipeline.evaluation.metrics`)."""
-    Y, P = np.asarray(Y, dtype=bool), np.asarray(P, dtype=bool)
-    tp = (Y & P).sum(axis=0)
-    fp = (~Y & P).sum(axis=0)
-    fn = (Y & ~P).sum(axis=0)
-    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros(len(columns)),
-                   where=(2 * tp + fp + fn) > 0)
-    support = Y.sum(axis=0) > 0
+    f1 = f1_columns(P, Y)
+    support = np.asarray(Y, dtype=bool).sum(axis=0) > 0
     out: dict[str, float | None] = {}
     for s in dict.fromkeys(s for s, _ in columns):
         idx = [j for j, (name, _) in enumerate(columns) if name == s and support[j]]

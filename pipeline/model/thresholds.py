@@ -30,11 +30,18 @@ def f1_at(scores: np.ndarray, y: np.ndarray, threshold: float) -> float:
     return _f1(np.asarray(scores) >= threshold, np.asarray(y) == 1)
 
 
+def f1_columns(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """F1 of each column of binary ``pred`` against ``truth`` (0 where no true positive);
+    a 1-D input gives a 0-d array."""
+    pred, truth = np.asarray(pred, dtype=bool), np.asarray(truth, dtype=bool)
+    tp = (pred & truth).sum(axis=0)
+    fp = (pred & ~truth).sum(axis=0)
+    fn = (~pred & truth).sum(axis=0)
+    return np.where(tp > 0, 2 * tp / np.maximum(1, 2 * tp + fp + fn), 0.0)
+
+
 def _f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = int(np.sum(pred & truth))
-    fp = int(np.sum(pred & ~truth))
-    fn = int(np.sum(~pred & truth))
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    return float(f1_columns(pred, truth))
 
 
 def _grid(start: float, stop: float, step: float) -> np.ndarray:
@@ -211,13 +218,18 @@ class DocumentRule(BaseEstimator):
         check_is_fitted(self, "thresholds_")
         return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
 
-    def evidence(self, scores: np.ndarray, n_sentences: int) -> np.ndarray:
-        """Which sentences of one document of ``n_sentences`` count as evidence for each
-        label (boolean, like ``scores``); in a one-sentence document, the labelled ones."""
+    def evidence(self, scores: np.ndarray, n_sentences: int | np.ndarray) -> np.ndarray:
+        """Which sentences count as evidence for each label (boolean, like ``scores``).
+
+        ``n_sentences`` is the length of the document the rows belong to: one number for
+        the rows of one document, or one per row. In a one-sentence document the
+        evidence is the labelled sentence.
+        """
         check_is_fitted(self, "evidence_")
-        if n_sentences == 1:
-            return self.sentence_labels(scores).astype(bool)
-        return np.asarray(scores) >= self.evidence_[self.band_index(n_sentences)]
+        n = np.asarray(n_sentences)
+        floor = np.where((n == 1)[..., None], self.thresholds_,
+                         self.evidence_[self.band_index(n)])
+        return np.asarray(scores) >= floor
 
     def needed(self, n_sentences: int | np.ndarray) -> np.ndarray:
         """Evidence sentences a document of ``n_sentences`` needs, per label (a document
@@ -242,10 +254,7 @@ class DocumentRule(BaseEstimator):
         lengths = np.bincount(owners, minlength=n_docs) if len(owners) else np.zeros(
             n_docs, dtype=int)
         if len(owners):
-            length = lengths[owners]
-            floor = np.where((length == 1)[:, None], self.thresholds_,
-                             self.evidence_[self.band_index(length)])
-            np.add.at(counts, owners, (scores >= floor).astype(int))
+            np.add.at(counts, owners, self.evidence(scores, lengths[owners]).astype(int))
         need = self.needed(lengths).reshape(n_docs, n_labels)
         labels = ((counts >= need) & (lengths[:, None] > 0)).astype(np.int8)
         return labels, counts, need
