@@ -173,19 +173,18 @@ class Config:
         """This config with every path absolute (``paths`` replace ``[paths]`` entries
         first), as a model card records it: valid wherever the model is used later."""
         def absolute(value: Any) -> Any:
-            if isinstance(value, Path):
-                return value.absolute()
-            if isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
-                return tuple(v.absolute() for v in value)
-            return value
+            if value is None:  # a setting turned off
+                return None
+            if isinstance(value, tuple):
+                return tuple(Path(v).absolute() for v in value)
+            return Path(value).absolute()
 
-        new_paths = dataclasses.replace(self.paths, **paths)
-        fields = {}
-        for section in ("paths", "documents"):
-            table = new_paths if section == "paths" else self.documents
-            fields[section] = dataclasses.replace(table, **{
-                f.name: absolute(getattr(table, f.name)) for f in dataclasses.fields(table)})
-        return dataclasses.replace(self, **fields)
+        tables = {"paths": dataclasses.replace(self.paths, **paths),
+                  "documents": self.documents}
+        return dataclasses.replace(self, **{
+            section: dataclasses.replace(tables[section], **{
+                key: absolute(getattr(tables[section], key)) for key in keys})
+            for section, keys in PATH_KEYS.items()})
 
     def label_set(self, name: str) -> LabelSet:
         for s in self.label_sets:
