@@ -26,14 +26,8 @@ import numpy as np
 import spacy
 from spacy.attrs import (
     IDX,
-    IS_DIGIT,
-    IS_LEFT_PUNCT,
-    IS_LOWER,
-    IS_PUNCT,
-    IS_QUOTE,
     IS_SPACE,
     LENGTH,
-    LIKE_NUM,
     ORTH,
     SENT_START,
     SPACY,
@@ -90,84 +84,172 @@ def sentence_final_hashes(vocab) -> np.ndarray:
                     dtype=np.uint64)
 
 
-def sentence_starts(doc: Doc, final: np.ndarray) -> np.ndarray:
-    """Sentence starts as a boolean array: spaCy's rule-based sentencizer plus blank lines.
+#: Columns of :attr:`WordTypes.flags`: what the sentence rule reads of a word type.
+(PUNCT, SPACE, LEFT_PUNCT, QUOTE, DIGIT, LOWER, LIKE_NUMBER, FINAL, TITLE, REFERENCE, DOT,
+ INNER, LIST, BLANK_LINE, KEEP) = range(15)
+N_FLAGS = 15
+
+
+def sentence_starts(flags: np.ndarray, spacy_after: np.ndarray,
+                    first: np.ndarray) -> np.ndarray:
+    """Sentence starts (boolean per token) of one or many documents laid end to end.
+
+    ``flags`` holds each token's word-type flags (:class:`WordTypes`), ``spacy_after``
+    whether a space follows it, ``first`` whether it opens a document.
 
     spaCy's ``sentencizer`` rule: after a sentence-final character (``.``, ``!``, ``?``
     ...) the next token that is neither punctuation nor such a character starts a
     sentence; a token after a blank line does too. Three refinements for report text:
     the full stop of an abbreviation (``et al.``, ``No. 29``, ``Lt.``) or of a
     line-initial list number (``12.``) ends no sentence, and an opening quote or
-    bracket starts the sentence it opens. Computed on token arrays, because walking
-    Python token objects was the largest cost of preprocessing. A full stop glued to a
-    following comma, semicolon or colon ends no sentence either.
+    bracket starts the sentence it opens. A full stop glued to a following comma,
+    semicolon or colon ends no sentence either. Computed on token arrays of a whole
+    batch at once: per-document and per-token Python work was the largest cost of
+    preprocessing.
     """
-    n = len(doc)
+    n = len(first)
     starts = np.zeros(n, dtype=bool)
     if n == 0:
         return starts
-    arr = doc.to_array([ORTH, IS_PUNCT, IS_SPACE, SPACY, IS_LEFT_PUNCT])
-    is_final = np.isin(arr[:, 0], final)
-    if is_final.any():
-        is_final &= ~_abbreviation_stops(doc, arr)
-    opens = np.flatnonzero(~(arr[:, 1].astype(bool) | is_final))  # can open a sentence
-    starts[0] = True
+    doc = np.cumsum(first) - 1  # document number of each token
+    same_next = np.zeros(n, dtype=bool)  # the next token is in the same document
+    same_next[:-1] = doc[1:] == doc[:-1]
+    is_final = flags[:, FINAL] & ~_abbreviation_stops(flags, spacy_after, first, same_next)
+    starts[first] = True
+    opens = np.flatnonzero(~(flags[:, PUNCT] | is_final))  # can open a sentence
     if len(opens):
         seen = np.cumsum(is_final)
-        before = np.concatenate(([0], seen[opens[:-1]]))  # finals up to the previous opener
+        # finals up to the previous opener of the same document, or before the document
+        before_doc = np.concatenate(([0], seen))[np.flatnonzero(first)]
+        first_open = np.ones(len(opens), dtype=bool)
+        first_open[1:] = doc[opens[1:]] != doc[opens[:-1]]
+        before = np.where(first_open, before_doc[doc[opens]],
+                          np.concatenate(([0], seen[opens[:-1]])))
         starts[opens[seen[opens] - before > 0]] = True
     # an opening quote or bracket after a space belongs to the sentence it opens
-    lead = np.flatnonzero(starts[2:] & arr[1:-1, 4].astype(bool) & (arr[1:-1, 3] == 0)
-                          & (arr[:-2, 3] == 1)) + 2
+    lead = np.flatnonzero(starts[2:] & flags[1:-1, LEFT_PUNCT] & ~spacy_after[1:-1]
+                          & spacy_after[:-2] & same_next[:-2] & same_next[1:-1]) + 2
     starts[lead - 1], starts[lead] = True, False
-    # only whitespace tokens can hold a blank line (doc.text would rebuild the whole text)
-    for i in np.flatnonzero(arr[:-1, 2]):
-        if PARAGRAPH.search(doc[int(i)].text_with_ws):
-            starts[int(i) + 1] = True
+    starts[np.flatnonzero(flags[:-1, BLANK_LINE] & same_next[:-1]) + 1] = True
     return starts
 
 
-@lru_cache(maxsize=8)
-def _abbreviation_hashes(vocab) -> tuple[np.ndarray, np.ndarray, np.uint64, np.ndarray]:
-    add = vocab.strings.add
-    return (np.array([add(w) for w in TITLES], dtype=np.uint64),
-            np.array([add(w) for w in REFERENCES], dtype=np.uint64),
-            np.uint64(add(".")), np.array([add(c) for c in ",;:"], dtype=np.uint64))
-
-
-def _abbreviation_stops(doc: Doc, arr: np.ndarray) -> np.ndarray:
+def _abbreviation_stops(flags: np.ndarray, spacy_after: np.ndarray, first: np.ndarray,
+                        same_next: np.ndarray) -> np.ndarray:
     """Full stops that end an abbreviation or a line-initial list number, not a sentence."""
-    n = len(doc)
-    titles, references, stop, inner = _abbreviation_hashes(doc.vocab)
+    n = len(first)
     out = np.zeros(n, dtype=bool)
-    dots = np.flatnonzero(arr[1:, 0] == stop) + 1  # full stops with a token before them
-    dots = dots[arr[dots - 1, 3] == 0]  # ... attached to it ("al.", not "al .")
+    attached = np.zeros(n, dtype=bool)  # a token of the same document, no space between
+    attached[1:] = ~first[1:] & ~spacy_after[:-1]
+    dots = np.flatnonzero(flags[:, DOT] & attached)  # "al.", not "al ."
     if not len(dots):
         return out
-    glued = dots[(dots + 1 < n) & (arr[dots, 3] == 0)]  # "al.," "etc.;": mid-sentence
-    out[glued[np.isin(arr[glued + 1, 0], inner)]] = True
-    prev = arr[dots - 1, 0]
-    out[dots[np.isin(prev, titles)]] = True
-    ref = dots[np.isin(prev, references) & (dots + 1 < n)]
-    if len(ref):
-        nxt = doc.to_array([IS_DIGIT, IS_LOWER, LIKE_NUM, IS_LEFT_PUNCT, IS_QUOTE])[ref + 1]
-        out[ref[nxt[:, :3].any(axis=1) | (nxt[:, 3] & ~nxt[:, 4]).astype(bool)]] = True
-    for i in dots:  # "12." or "b." opening a line
-        i = int(i)
-        if (i < 2 or arr[i - 2, 2]) and LIST_MARK.match(doc[i - 1].text):
-            out[i] = True
+    glued = dots[same_next[dots] & ~spacy_after[dots]]  # "al.," "etc.;": mid-sentence
+    out[glued[flags[glued + 1, INNER]]] = True
+    out[dots[flags[dots - 1, TITLE]]] = True
+    ref = dots[flags[dots - 1, REFERENCE] & same_next[dots]]
+    nxt = flags[ref + 1]
+    out[ref[nxt[:, DIGIT] | nxt[:, LOWER] | nxt[:, LIKE_NUMBER]
+            | (nxt[:, LEFT_PUNCT] & ~nxt[:, QUOTE])]] = True
+    marks = dots[flags[dots - 1, LIST]]  # "12." or "b." opening a line
+    # the number opens its document, or follows a space token (a line break)
+    line_start = first[marks - 1] | flags[np.maximum(marks - 2, 0), SPACE]
+    out[marks[line_start]] = True
     return out
 
 
-class FastSentencizer:
-    """Pipeline component setting ``is_sent_start`` from :func:`sentence_starts`."""
+class WordTypes:
+    """Per word type (spaCy orth hash): its normal form and the flags the sentence rule
+    reads, computed once per type and looked up for whole token arrays with numpy.
 
-    def __init__(self, vocab) -> None:
-        self.final = sentence_final_hashes(vocab)
+    The normal form of a blank-pipeline token depends only on its lexeme, so a batch of
+    documents needs one Python call per *new* word type, not per token.
+    """
+
+    #: word types kept at most; then the table restarts (memory stays flat on open text)
+    MAX_TYPES = 2_000_000
+
+    def __init__(self, vocab, form) -> None:
+        self.vocab = vocab
+        self.form = form
+        add = vocab.strings.add
+        self._final = set(sentence_final_hashes(vocab).tolist())
+        self._titles = {add(w) for w in TITLES}
+        self._references = {add(w) for w in REFERENCES}
+        self._dot = add(".")
+        self._inner = {add(c) for c in ",;:"}
+        self._clear()
+
+    def _clear(self) -> None:
+        self.keys = np.zeros(0, dtype=np.uint64)  # sorted orth hashes
+        self.rows = np.zeros(0, dtype=np.int64)  # row of each key
+        self.flags = np.zeros((0, N_FLAGS), dtype=bool)
+        self.forms = np.zeros(0, dtype=object)  # normal form, None when dropped
+        self.lengths = np.zeros(0, dtype=np.int64)
+
+    def lookup(self, orths: np.ndarray) -> np.ndarray:
+        """Row of each orth hash in :attr:`flags`, :attr:`forms` and :attr:`lengths`."""
+        pos = np.searchsorted(self.keys, orths)
+        found = pos < len(self.keys)
+        found[found] = self.keys[pos[found]] == orths[found]
+        if not found.all():
+            new = np.unique(orths[~found])
+            if len(self.keys) + len(new) > self.MAX_TYPES:
+                self._clear()
+                new = np.unique(orths)
+            self._add(new)
+            pos = np.searchsorted(self.keys, orths)
+        return self.rows[pos]
+
+    def _add(self, orths: np.ndarray) -> None:
+        n = len(self.forms)
+        values = [self._type(int(o)) for o in orths]
+        self.flags = np.concatenate([self.flags, np.array([v[0] for v in values], dtype=bool)
+                                     .reshape(-1, N_FLAGS)])
+        forms = np.empty(len(values), dtype=object)
+        forms[:] = [v[1] for v in values]
+        self.forms = np.concatenate([self.forms, forms])
+        self.lengths = np.concatenate([self.lengths, np.array([v[2] for v in values],
+                                                              dtype=np.int64)])
+        at = np.searchsorted(self.keys, orths)
+        self.keys = np.insert(self.keys, at, orths)
+        self.rows = np.insert(self.rows, at, np.arange(n, n + len(orths)))
+
+    def _type(self, orth: int) -> tuple[list[bool], str | None, int]:
+        lex = self.vocab[orth]
+        text = lex.orth_
+        form = self.form(lex)
+        flags = [False] * N_FLAGS
+        flags[PUNCT], flags[SPACE], flags[LEFT_PUNCT] = lex.is_punct, lex.is_space, \
+            lex.is_left_punct
+        flags[QUOTE], flags[DIGIT], flags[LOWER] = lex.is_quote, lex.is_digit, lex.is_lower
+        flags[LIKE_NUMBER] = lex.like_num
+        flags[FINAL] = orth in self._final
+        flags[TITLE] = orth in self._titles
+        flags[REFERENCE] = orth in self._references
+        flags[DOT] = orth == self._dot
+        flags[INNER] = orth in self._inner
+        flags[LIST] = bool(LIST_MARK.match(text))
+        flags[BLANK_LINE] = lex.is_space and bool(PARAGRAPH.search(text))
+        flags[KEEP] = form is not None
+        return flags, form, len(text)
+
+
+class FastSentencizer:
+    """Pipeline component setting ``is_sent_start`` from :func:`sentence_starts`, for
+    callers of ``nlp(text)``; :class:`Preprocessor` applies the rule to whole batches."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.nlp = nlp
 
     def __call__(self, doc: Doc) -> Doc:
         if len(doc):
-            starts = sentence_starts(doc, self.final)
+            types = _normalizer(self.nlp).types
+            arr = doc.to_array([ORTH, SPACY])
+            first = np.zeros(len(doc), dtype=bool)
+            first[0] = True
+            rows = types.lookup(arr[:, 0])  # may grow the table: look up first
+            starts = sentence_starts(types.flags[rows], arr[:, 1].astype(bool), first)
             values = np.where(starts, 1, -1).astype(np.int64).view(np.uint64)  # -1 = not
             doc.from_array([SENT_START], values.reshape(-1, 1))
         return doc
@@ -175,7 +257,7 @@ class FastSentencizer:
 
 @Language.factory("trafficlens_sentencizer")
 def make_fast_sentencizer(nlp: Language, name: str) -> FastSentencizer:
-    return FastSentencizer(nlp.vocab)
+    return FastSentencizer(nlp)
 
 
 def keep_alphanumeric_names(nlp: Language) -> None:
@@ -233,13 +315,16 @@ def _build_nlp(spacy_model: str, lang: str) -> Language:
 
 
 class Normalizer:
-    """Maps tokens to their normal form, caching per word type for the blank pipeline."""
+    """Maps tokens to their normal form and splits docs into :class:`Sentence` records.
+
+    With the blank pipeline, both depend only on word types (:class:`WordTypes`), so
+    whole batches of docs are handled with numpy (:meth:`batch`); a trained pipeline
+    lemmatises and splits in context, one doc at a time (:meth:`sentences`).
+    """
 
     def __init__(self, nlp: Language) -> None:
         self.nlp = nlp
-        # a trained pipeline lemmatises in context; the blank one by word type
         self.contextual = not nlp.has_pipe("trafficlens_sentencizer")
-        self.final = sentence_final_hashes(nlp.vocab)
         table = {}
         if nlp.has_pipe("lemmatizer") and not self.contextual:
             lookups = nlp.get_pipe("lemmatizer").lookups
@@ -248,53 +333,79 @@ class Normalizer:
         self._table = table
         self._known = frozenset(table.values()) if table else frozenset()
         self._stop_words = nlp.Defaults.stop_words
-        self._cache: dict[int, str | None] = {}
+        self.types = WordTypes(nlp.vocab, self.form)
 
-    def lexeme(self, orth: int) -> str | None:
+    def form(self, lex) -> str | None:
         """Normal form of a word type, or None when it is dropped (punctuation, space)."""
-        norm = self._cache.get(orth, "")
-        if norm != "":
-            return norm
-        lex = self.nlp.vocab[orth]
         if lex.is_space or lex.is_punct:
-            norm = None
-        elif lex.like_url:
-            norm = URL
-        elif lex.like_email:
-            norm = EMAIL
-        elif lex.is_currency:
-            norm = CURRENCY
-        elif lex.like_num:
-            norm = NUM
-        else:
-            norm = word_form(lex.orth_, self._table.get, self._known, self._stop_words)
-            if not norm.strip():
-                norm = None
-        self._cache[orth] = norm
-        return norm
+            return None
+        if lex.like_url:
+            return URL
+        if lex.like_email:
+            return EMAIL
+        if lex.is_currency:
+            return CURRENCY
+        if lex.like_num:
+            return NUM
+        norm = word_form(lex.orth_, self._table.get, self._known, self._stop_words)
+        return norm if norm.strip() else None
 
-    def sentences(self, doc: Doc, offset: int = 0) -> list[Sentence]:
-        """Split a processed doc into :class:`Sentence` records (empty ones dropped).
+    def batch(self, docs: Sequence[Doc]) -> list[list[Sentence]]:
+        """Sentences of each doc (blank pipeline), offsets into the doc's text.
 
         A sentence spans its first to its last non-space token; one with no word left
         after normalisation (only punctuation) is dropped.
         """
+        out: list[list[Sentence]] = [[] for _ in docs]
+        arrays = [d.to_array([ORTH, SPACY, IDX]) for d in docs if len(d)]
+        if not arrays:
+            return out
+        arr = np.concatenate(arrays)
+        sizes = np.array([len(d) for d in docs])
+        first = np.zeros(len(arr), dtype=bool)
+        first[np.cumsum(sizes[sizes > 0])[:-1]] = True
+        first[0] = True
+        types = self.types
+        rows = types.lookup(arr[:, 0])
+        flags = types.flags[rows]
+        starts = sentence_starts(flags, arr[:, 1].astype(bool), first)
+        sentence = np.cumsum(starts) - 1
+        n_sentences = int(sentence[-1]) + 1
+        kept = np.flatnonzero(flags[:, KEEP])
+        if not len(kept):  # only spaces and punctuation
+            return out
+        words = np.bincount(sentence[kept], minlength=n_sentences)
+        solid = np.flatnonzero(~flags[:, SPACE])
+        of_solid = sentence[solid]
+        opens = np.ones(len(solid), dtype=bool)
+        opens[1:] = of_solid[1:] != of_solid[:-1]
+        heads = np.flatnonzero(opens)
+        tails = np.append(heads[1:] - 1, len(solid) - 1)
+        head = np.zeros(n_sentences, dtype=np.int64)
+        tail = np.zeros(n_sentences, dtype=np.int64)
+        head[of_solid[heads]], tail[of_solid[heads]] = solid[heads], solid[tails]
+        idx = arr[:, 2].astype(np.int64)
+        begin = idx[head]
+        end = idx[tail] + types.lengths[rows[tail]]
+        owner = np.repeat(np.flatnonzero(sizes), sizes[sizes > 0])[head]
+        forms = types.forms[rows[kept]].tolist()
+        cut = np.concatenate(([0], np.cumsum(words))).tolist()
+        for s in np.flatnonzero(words).tolist():
+            out[owner[s]].append(Sentence(int(begin[s]), int(end[s]),
+                                          tuple(forms[cut[s]:cut[s + 1]])))
+        return out
+
+    def sentences(self, doc: Doc) -> list[Sentence]:
+        """Sentences of a doc processed by a trained pipeline (its own sentence starts
+        and lemmas), offsets into the doc's text."""
         if len(doc) == 0:
             return []
-        # (asking spaCy for SENT_START walks every token object, so only when needed)
-        arr = doc.to_array([ORTH, IS_SPACE, IDX, LENGTH])
-        orths, spaces, starts, lengths = (arr[:, k] for k in range(4))
-        if self.contextual:  # the trained pipeline's parser or senter set the starts
-            bounds = [s.start for s in doc.sents]
-        else:  # the blank pipeline's sentencizer is skipped in _stream; same rule here
-            bounds = np.flatnonzero(sentence_starts(doc, self.final)).tolist()
+        arr = doc.to_array([IS_SPACE, IDX, LENGTH])
+        spaces, starts, lengths = (arr[:, k] for k in range(3))
+        bounds = [s.start for s in doc.sents]
         if not bounds or bounds[0] != 0:
             bounds.insert(0, 0)
-        if self.contextual:
-            norms = np.array([self._contextual(t) for t in doc], dtype=object)
-        else:  # one look-up per word type of the doc, then a take()
-            types, inverse = np.unique(orths, return_inverse=True)
-            norms = np.array([self.lexeme(int(o)) for o in types], dtype=object)[inverse]
+        norms = np.array([self._contextual(t) for t in doc], dtype=object)
         keep = norms != None  # noqa: E711 (element-wise test on an object array)
         out = []
         for sent_start, sent_end in zip(bounds, [*bounds[1:], len(doc)], strict=True):
@@ -303,8 +414,7 @@ class Normalizer:
                 continue
             solid = np.flatnonzero(spaces[sent_start:sent_end] == 0) + sent_start
             first, last = int(solid[0]), int(solid[-1])
-            out.append(Sentence(offset + int(starts[first]),
-                                offset + int(starts[last] + lengths[last]), tokens))
+            out.append(Sentence(int(starts[first]), int(starts[last] + lengths[last]), tokens))
         return out
 
     def _contextual(self, tok: spacy.tokens.Token) -> str | None:
@@ -433,18 +543,21 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     pending: list[tuple[int, int, str, NormalText]] = []
     n_texts = 0
 
-    # the blank pipeline's lemmas come from the lookup table, per word type (Normalizer),
-    # so the lemmatizer component itself need not run on every token
-    # and its sentence starts are computed by the Normalizer from token arrays, which
-    # spares spaCy's per-token bookkeeping of is_sent_start
+    # the blank pipeline's lemmas and sentence starts depend on word types only: the
+    # Normalizer computes both for a whole batch from token arrays, so neither component
+    # runs per token
     skip = [] if normalizer.contextual else ["lemmatizer", "trafficlens_sentencizer"]
 
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
         with nlp.select_pipes(disable=skip):
             docs = list(nlp.pipe((p[2] for p in pending), batch_size=batch_size))
-        for (idx, offset, _, normal), doc in zip(pending, docs, strict=True):
-            sentences = normalizer.sentences(doc, offset)
+        split = (normalizer.batch(docs) if not normalizer.contextual
+                 else [normalizer.sentences(doc) for doc in docs])
+        for (idx, offset, _, normal), sentences in zip(pending, split, strict=True):
+            if offset:
+                sentences = [Sentence(s.start + offset, s.end + offset, s.tokens)
+                             for s in sentences]
             if normal.index is not None:  # back to offsets into the text as given
                 sentences = [Sentence(*normal.original_span(s.start, s.end), s.tokens)
                              for s in sentences]
