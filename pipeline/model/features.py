@@ -11,7 +11,6 @@ can be weighted or switched off (``"drop"``) like any scikit-learn transformer.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,22 +19,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
-_WHITE = re.compile(r"\s\s+")
-
-
-def _wb_ngrams(word: str, lo: int, hi: int) -> list[str]:
-    """Character n-grams of one space-padded word, as scikit-learn's ``char_wb`` makes them."""
-    w = f" {word} "
-    out = []
-    for n in range(lo, hi + 1):
-        if len(w) <= n:  # scikit-learn counts a word no longer than n once, whole, and stops
-            out.append(w)
-            break
-        out.extend(w[i:i + n] for i in range(len(w) - n + 1))
-    return out
+from pipeline.model.ngrams import CharIndex, WordIndex, tfidf
 
 
 @dataclass
@@ -56,15 +42,6 @@ class Segments:
                         self.cues[idx])
 
 
-def _tfidf(counts: sp.csr_matrix, vectorizer: TfidfVectorizer) -> sp.csr_matrix:
-    """What ``vectorizer.transform`` makes of raw n-gram counts: (sublinear) tf, idf, l2."""
-    if vectorizer.sublinear_tf:
-        np.log(counts.data, counts.data)
-        counts.data += 1
-    counts.data *= vectorizer.idf_[counts.indices]
-    return normalize(counts, norm="l2", copy=False)
-
-
 class _CompactVocabulary:
     """Persist a fitted ``vectorizer_``'s vocabulary as one string array, not a dict.
 
@@ -74,7 +51,7 @@ class _CompactVocabulary:
 
     def __getstate__(self) -> dict:
         state = dict(super().__getstate__())  # Python returns the live __dict__
-        state.pop("_cache", None)
+        state.pop("_index", None)  # rebuilt from the vocabulary on first use
         vectorizer = state.get("vectorizer_")
         if vectorizer is not None and hasattr(vectorizer, "vocabulary_"):
             vectorizer = copy.copy(vectorizer)
@@ -97,9 +74,27 @@ class _CompactVocabulary:
         check_is_fitted(self, "vectorizer_")
         return np.asarray(self.vectorizer_.get_feature_names_out(), dtype=object)
 
+    def index(self):
+        """The batch n-gram counter of the fitted vocabulary (built once, not saved)."""
+        check_is_fitted(self, "vectorizer_")
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = self._index = self.INDEX(self.vectorizer_.vocabulary_,
+                                              self.vectorizer_.ngram_range)
+        return index
+
+    def transform(self, X: Segments) -> sp.csr_matrix:
+        """``vectorizer_.transform`` of the segments' tokens or texts, counted for the
+        whole batch at once (:mod:`pipeline.model.ngrams`): same matrix, several times
+        faster than scikit-learn's per-n-gram analyzer."""
+        counts = self.index().counts(getattr(X, self.COLUMN))
+        return tfidf(counts, self.vectorizer_.idf_, self.vectorizer_.sublinear_tf)
+
 
 class WordNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
     """TF-IDF of word n-grams over the segments' normalised tokens."""
+
+    INDEX, COLUMN = WordIndex, "tokens"
 
     def __init__(self, *, ngram_range=(1, 2), min_df=1, max_features=None, sublinear_tf=True):
         self.ngram_range = ngram_range
@@ -115,39 +110,15 @@ class WordNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
         # the n-grams cut by min_df / max_features: not needed to transform, and by far
         # the largest part of a saved model (scikit-learn documents them as removable)
         self.vectorizer_.stop_words_ = None
+        self.__dict__.pop("_index", None)  # counts the new vocabulary
         return self
-
-    def transform(self, X: Segments) -> sp.csr_matrix:
-        """``vectorizer_.transform(tokens)``, with the n-grams looked up directly.
-
-        The tokens are already normalised and space-separated, so scikit-learn's
-        analyzer (regular expression, n-gram strings through several generators) is
-        replaced by one split and dictionary lookups. Same result, faster.
-        """
-        check_is_fitted(self, "vectorizer_")
-        get = self.vectorizer_.vocabulary_.get
-        lo, hi = self.vectorizer_.ngram_range
-        indices: list[int] = []
-        indptr = [0]
-        for text in X.tokens:
-            tokens = text.split()
-            for n in range(lo, hi + 1):
-                grams = tokens if n == 1 else (" ".join(tokens[i:i + n])
-                                               for i in range(len(tokens) - n + 1))
-                indices.extend(j for j in map(get, grams) if j is not None)
-            indptr.append(len(indices))
-        counts = sp.csr_matrix((np.ones(len(indices)), indices, indptr),
-                               shape=(len(X.tokens), len(self.vectorizer_.vocabulary_)))
-        counts.sum_duplicates()
-        return _tfidf(counts, self.vectorizer_)
 
 
 class CharNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
     """TF-IDF of ``char_wb`` n-grams of the lower-cased text: misspellings, inflections
     and words the lemmatizer does not know."""
 
-    #: word types whose character n-grams are cached at most (then the cache restarts)
-    CACHE_WORDS = 500_000
+    INDEX, COLUMN = CharIndex, "texts"
 
     def __init__(self, *, ngram_range=(2, 5), min_df=2, max_features=None, sublinear_tf=True):
         self.ngram_range = ngram_range
@@ -162,45 +133,8 @@ class CharNgrams(_CompactVocabulary, TransformerMixin, BaseEstimator):
             min_df=min_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf,
             dtype=np.float64).fit(X.texts)
         self.vectorizer_.stop_words_ = None
+        self.__dict__.pop("_index", None)  # counts the new vocabulary
         return self
-
-    def transform(self, X: Segments) -> sp.csr_matrix:
-        """``vectorizer_.transform(texts)``, computed from per-word cached n-gram indices.
-
-        ``char_wb`` n-grams never cross word boundaries, so a text's n-grams are the
-        union of its words'; caching each word's vocabulary indices turns scikit-learn's
-        per-n-gram Python loop into one lookup per word. Same result, several times faster.
-        """
-        check_is_fitted(self, "vectorizer_")
-        cache = self.__dict__.setdefault("_cache", {})
-        if len(cache) > self.CACHE_WORDS:
-            cache.clear()
-        vocabulary = self.vectorizer_.vocabulary_
-        lo, hi = self.vectorizer_.ngram_range
-        # texts x word types (counts), then word types x n-grams: one sparse product
-        # instead of a Python list of every n-gram of every text
-        types: dict[str, int] = {}
-        word_ids, indptr = [], [0]
-        for text in X.texts:
-            words = _WHITE.sub(" ", text.lower()).split()
-            word_ids.extend(types.setdefault(w, len(types)) for w in words)
-            indptr.append(len(word_ids))
-        grams = []
-        for word in types:
-            found = cache.get(word)
-            if found is None:
-                found = cache[word] = np.array([vocabulary[g] for g in _wb_ngrams(word, lo, hi)
-                                                if g in vocabulary], dtype=np.int64)
-            grams.append(found)
-        by_text = sp.csr_matrix((np.ones(len(word_ids)), word_ids, indptr),
-                                shape=(len(X.texts), len(types)))
-        lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
-        by_type = sp.csr_matrix(
-            (np.ones(int(lengths.sum())), np.concatenate(grams) if grams else
-             np.zeros(0, dtype=np.int64), np.concatenate(([0], np.cumsum(lengths)))),
-            shape=(len(types), len(vocabulary)))
-        counts = (by_text @ by_type).tocsr()  # a product: no duplicate entries
-        return _tfidf(counts, self.vectorizer_)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         names = super().get_feature_names_out(input_features)

@@ -1,0 +1,173 @@
+"""N-gram counting for whole batches: the inner loop of the word and character features.
+
+:class:`WordIndex` and :class:`CharIndex` turn texts into the count matrices that
+scikit-learn's ``CountVectorizer`` would make with the same vocabulary (word n-grams of
+space-separated tokens; ``char_wb`` n-grams of lower-cased text), and :func:`tfidf`
+weights them as ``TfidfVectorizer.transform`` does. They need only numpy and scipy,
+so prediction can use them without importing scikit-learn (a second of start-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import chain, repeat
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def wb_ngrams(word: str, lo: int, hi: int) -> list[str]:
+    """Character n-grams of one space-padded word, as scikit-learn's ``char_wb`` makes them."""
+    w = f" {word} "
+    out = []
+    for n in range(lo, hi + 1):
+        if len(w) <= n:  # scikit-learn counts a word no longer than n once, whole, and stops
+            out.append(w)
+            break
+        out.extend(w[i:i + n] for i in range(len(w) - n + 1))
+    return out
+
+
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray, sublinear: bool) -> sp.csr_matrix:
+    """``TfidfVectorizer.transform`` of raw n-gram counts: (sublinear) tf, idf, unit rows."""
+    counts = counts.astype(np.float64, copy=False)
+    if sublinear:
+        np.log(counts.data, counts.data)
+        counts.data += 1
+    counts.data *= idf[counts.indices]
+    rows = np.diff(counts.indptr)
+    norms = np.sqrt(np.bincount(np.repeat(np.arange(len(rows)), rows),
+                                weights=counts.data ** 2, minlength=len(rows)))
+    norms[norms == 0] = 1.0
+    counts.data /= np.repeat(norms, rows)
+    return counts
+
+
+class WordIndex:
+    """Word n-gram counts of token lists, looked up for a whole batch with numpy.
+
+    Every token of a vocabulary n-gram gets an id; an n-gram is found by its
+    ``(prefix id, next token id)`` pair in one sorted table per length, so a batch
+    needs one dictionary look-up per token and a few array operations per n.
+    """
+
+    def __init__(self, vocabulary: Mapping[str, int], ngram_range: tuple[int, int]) -> None:
+        self.lo, self.hi = ngram_range
+        self.size = len(vocabulary)
+        grams = [(term.split(" "), index) for term, index in vocabulary.items()]
+        self.token_id: dict[str, int] = {}
+        for words, _ in grams:
+            for w in words:
+                self.token_id.setdefault(w, len(self.token_id))
+        self.n_tokens = max(1, len(self.token_id))
+        # level k: sorted keys (id of the first k-1 tokens, id of the k-th), and the
+        # vocabulary index of the k-gram itself (-1 when only longer n-grams start so)
+        self.keys: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+        prefix_id: dict[tuple[str, ...], int] = {(): 0}
+        for k in range(1, self.hi + 1):
+            found: dict[int, int] = {}
+            key_of: dict[tuple[str, ...], int] = {}
+            for words, index in grams:
+                if len(words) < k:
+                    continue
+                key = (prefix_id[tuple(words[:k - 1])] * self.n_tokens
+                       + self.token_id[words[k - 1]])
+                key_of[tuple(words[:k])] = key
+                if len(words) == k:
+                    found[key] = index
+                else:
+                    found.setdefault(key, -1)
+            keys = sorted(found)
+            self.keys.append(np.array(keys, dtype=np.int64))
+            self.values.append(np.array([found[x] for x in keys], dtype=np.int64))
+            position = {x: i for i, x in enumerate(keys)}
+            prefix_id = {t: position[key] for t, key in key_of.items()}
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts (texts x vocabulary) of the n-grams of space-separated tokens."""
+        splits = [t.split() for t in texts]
+        lengths = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        flat = list(chain.from_iterable(splits))
+        ids = np.fromiter(map(self.token_id.get, flat, repeat(-1)), dtype=np.int64,
+                          count=len(flat))
+        row = np.repeat(np.arange(len(texts)), lengths)
+        rows, cols = [], []
+        prefix = np.zeros(len(ids), dtype=np.int64)  # id of the (k-1)-gram starting here
+        alive = ids >= 0  # the k-gram starting here is a prefix of some vocabulary n-gram
+        for k in range(1, self.hi + 1):
+            if k > 1:  # the k-th token: in the same text, and in some n-gram
+                m = max(0, len(ids) - k + 1)
+                alive[m:] = False
+                nxt = np.full(len(ids), -1, dtype=np.int64)
+                nxt[:m] = ids[k - 1:]
+                same = np.zeros(len(ids), dtype=bool)
+                same[:m] = row[k - 1:] == row[:m]
+                alive &= same & (nxt >= 0)
+            else:
+                nxt = ids
+            at = np.flatnonzero(alive)
+            key = prefix[at] * self.n_tokens + nxt[at]
+            pos = np.searchsorted(self.keys[k - 1], key)
+            pos[pos >= len(self.keys[k - 1])] = 0
+            hit = self.keys[k - 1][pos] == key if len(self.keys[k - 1]) else \
+                np.zeros(len(at), dtype=bool)
+            alive[:] = False
+            alive[at[hit]] = True
+            prefix[at[hit]] = pos[hit]
+            if k >= self.lo:
+                value = self.values[k - 1][pos[hit]]
+                keep = value >= 0
+                rows.append(row[at[hit]][keep])
+                cols.append(value[keep])
+        rows_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        cols_all = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        counts = sp.csr_matrix((np.ones(len(rows_all)), (rows_all, cols_all)),
+                               shape=(len(texts), self.size))
+        counts.sum_duplicates()
+        return counts
+
+
+class CharIndex:
+    """``char_wb`` n-gram counts of texts, from per-word cached vocabulary indices.
+
+    ``char_wb`` n-grams never cross word boundaries, so a text's n-grams are the union
+    of its words': texts x word types (counts) times word types x n-grams, one sparse
+    product per batch.
+    """
+
+    #: word types whose n-gram indices are cached at most (then the cache restarts)
+    CACHE_WORDS = 500_000
+
+    def __init__(self, vocabulary: Mapping[str, int], ngram_range: tuple[int, int]) -> None:
+        self.vocabulary = vocabulary
+        self.lo, self.hi = ngram_range
+        self._cache: dict[str, np.ndarray] = {}
+
+    def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Counts (texts x vocabulary) of the lower-cased texts' ``char_wb`` n-grams."""
+        if len(self._cache) > self.CACHE_WORDS:
+            self._cache.clear()
+        splits = [t.lower().split() for t in texts]
+        lengths = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
+        flat = list(chain.from_iterable(splits))
+        index = {w: i for i, w in enumerate(dict.fromkeys(flat))}
+        word_ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+        cache, vocabulary = self._cache, self.vocabulary
+        grams = []
+        for word in index:
+            found = cache.get(word)
+            if found is None:
+                found = cache[word] = np.array(
+                    [vocabulary[g] for g in wb_ngrams(word, self.lo, self.hi)
+                     if g in vocabulary], dtype=np.int64)
+            grams.append(found)
+        by_text = sp.csr_matrix((np.ones(len(word_ids)), word_ids,
+                                 np.concatenate(([0], np.cumsum(lengths)))),
+                                shape=(len(texts), len(index)))
+        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+        by_type = sp.csr_matrix(
+            (np.ones(int(sizes.sum())), np.concatenate(grams) if grams else
+             np.zeros(0, dtype=np.int64), np.concatenate(([0], np.cumsum(sizes)))),
+            shape=(len(index), len(vocabulary)))
+        return (by_text @ by_type).tocsr()  # a product: no duplicate entries
