@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CONFIG ?= configs/default.toml
 MODEL  ?= models/default
+# the model is retrained when the code that trains, saves or preprocesses for it changes
+MODEL_CODE := $(wildcard pipeline/model/*.py pipeline/text/*.py)
 SPLITS := data/splits
 HOLDOUT := data/corpus/holdout_writer.jsonl
 DOCS   := data/documents
@@ -24,7 +26,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create .venv and install the project with its dev tools
 
-$(MODEL)/model.json: $(STAMP) $(DOC_SPLITS)/train.jsonl $(CONFIG) configs/cues.toml
+$(MODEL)/model.json: $(STAMP) $(DOC_SPLITS)/train.jsonl $(CONFIG) configs/cues.toml $(MODEL_CODE)
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
 
 run: $(MODEL)/model.json  ## set up, train the default model if needed, label data/examples

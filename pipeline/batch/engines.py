@@ -21,7 +21,8 @@ from typing import Any
 from pipeline.batch.predict import PredictOptions, predict_documents
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import Document
-from pipeline.model.persistence import CARD_FILE, MODEL_FILE, TraffickingModel, load_model
+from pipeline.model.persistence import CARD_FILE, TraffickingModel, load_model
+from pipeline.model.scorer import SCORER_FILE
 
 Batch = list[Document]
 Records = list[dict[str, Any]]
@@ -36,7 +37,8 @@ def classify_batch(model: TraffickingModel, batch: Batch, options: PredictOption
 
 def _init_worker(model_dir: str) -> None:
     _exit_with_parent()
-    _WORKER_MODELS["local"] = load_model(Path(model_dir))
+    if "local" not in _WORKER_MODELS:  # forked workers inherit the parent's model
+        _WORKER_MODELS["local"] = load_model(Path(model_dir), estimator=False)
 
 
 def _exit_with_parent() -> None:
@@ -60,14 +62,15 @@ def _local_worker(batch: Batch, options: PredictOptions) -> Records:
 
 
 def _dask_worker(files: dict[str, bytes], batch: Batch, options: PredictOptions) -> Records:
-    """Load the model once per worker from the shipped files (safe loader), then classify."""
-    key = hashlib.sha256(files[MODEL_FILE]).hexdigest()
+    """Load the model once per worker from the shipped files (safe loader: the card and
+    the scorer, all prediction needs), then classify."""
+    key = hashlib.sha256(files[SCORER_FILE]).hexdigest()
     model = _WORKER_MODELS.get(key)
     if model is None:
         with tempfile.TemporaryDirectory() as tmp:
             for name, data in files.items():
                 (Path(tmp) / name).write_bytes(data)
-            model = _WORKER_MODELS[key] = load_model(Path(tmp))
+            model = _WORKER_MODELS[key] = load_model(Path(tmp), estimator=False)
     return classify_batch(model, batch, options)
 
 
@@ -91,6 +94,9 @@ def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir:
         for batch in batches:
             yield classify_batch(model, batch, options)
     else:
+        # with the fork start method, workers start with the parent's loaded model and
+        # warm spaCy pipeline (shared pages) instead of loading their own
+        _WORKER_MODELS["local"] = model.prepare()
         with ProcessPoolExecutor(options.n_jobs, initializer=_init_worker,
                                  initargs=(str(model_dir),)) as pool:
             yield from _ordered(lambda b: pool.submit(_local_worker, b, options),
@@ -104,7 +110,7 @@ def _run_dask(batches: Iterable[Batch], model_dir: Path, options: PredictOptions
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise PipelineError("--engine dask needs Dask: pip install 'trafficlens[dask]'") from None
-    files = {name: (Path(model_dir) / name).read_bytes() for name in (MODEL_FILE, CARD_FILE)}
+    files = {name: (Path(model_dir) / name).read_bytes() for name in (SCORER_FILE, CARD_FILE)}
     cluster = None
     try:
         if scheduler:

@@ -61,11 +61,11 @@ def predict_documents(model: TraffickingModel, documents: Iterable[Document],
                       options: PredictOptions = PredictOptions()) -> Iterator[dict[str, Any]]:
     """Yield output records, in input order: one per document (or per sentence)."""
     k = model.config.predict.evidence_per_label if options.evidence is None else options.evidence
-    rule = model.estimator.rule_
+    rule = model.decisions
     for batch in batches(documents, options.batch_docs):
         ok = [d for d in batch if d.error is None]
         scored = model.score_sentences([d.text or "" for d in ok])
-        labels, counts, needed = model.estimator.decide(scored)
+        labels, counts, needed = model.decide(scored)
         position = {id(doc): i for i, doc in enumerate(ok)}
         for doc in batch:
             if doc.error is not None:
@@ -133,10 +133,10 @@ def error_record(model: TraffickingModel, doc: Document, level: str = "document"
 def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentence],
                      sent_scores: np.ndarray, k: int, decided: np.ndarray,
                      counts: np.ndarray, needed: np.ndarray) -> dict[str, Any]:
-    rule = model.estimator.rule_
+    rule = model.decisions
     n = len(model.columns)
     doc_scores = sent_scores.max(axis=0) if len(sents) else np.zeros(n)
-    evidence_mask = rule.evidence(sent_scores, len(sents))
+    evidence_mask = rule.evidence_mask(sent_scores, len(sents))
     evidence: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in
                                                              model.config.label_sets}
     text = doc.text or ""

@@ -57,7 +57,7 @@ def predict(
         settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
                         scheduler=scheduler)
         PredictOptions(**settings)  # bad options fail before the model loads
-        loaded = load_model(model)
+        loaded = load_model(model, estimator=False)
         stats = run_predict(
             inputs, loaded, model,
             PredictOptions(**settings, batch_docs=loaded.config.predict.batch_docs),

@@ -60,7 +60,7 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage],
     Y = label_matrix(passages, model.config)
     scored = model.score_sentences(texts)
     scores = max_by_owner(scored.scores, scored.owners, len(texts))
-    P = model.estimator.rule_.sentence_labels(scores)
+    P = model.decisions.sentence_labels(scores)
     metrics = all_metrics(Y, P, model.columns, scores, model.thresholds)
     keyword = keyword_baseline(model, scored.cues, scored.owners, len(texts))
     baselines = {
@@ -73,7 +73,7 @@ def evaluate_passages(model: TraffickingModel, passages: Sequence[Passage],
                                               n_resamples=settings.bootstrap,
                                               seed=model.config.seed)
     metrics["label_free"] = label_free_documents(
-        scores, Y, lambda s, o, n: model.estimator.rule_.document_labels(s, o, n)[0],
+        scores, Y, lambda s, o, n: model.decisions.document_labels(s, o, n)[0],
         sizes=settings.label_free_sizes, n_documents=settings.label_free_documents,
         seed=model.config.seed)
     evaluation = Evaluation(list(passages), Y, scores, P, metrics, baselines, keyword)
@@ -91,7 +91,7 @@ def document_metrics(evaluation: Evaluation, model: TraffickingModel,
     owners = np.array([index[str(p.extra["doc"])] for p in evaluation.passages])
     Y = max_by_owner(evaluation.Y, owners, len(docs)).astype(np.int8)
     scores = max_by_owner(evaluation.scores, owners, len(docs))
-    P, _, _ = model.estimator.rule_.document_labels(evaluation.scores, owners, len(docs))
+    P, _, _ = model.decisions.document_labels(evaluation.scores, owners, len(docs))
     out = all_metrics(Y, P, model.columns, scores)
     out["n_documents"] = len(docs)
     lengths = np.bincount(owners, minlength=len(docs))
@@ -100,14 +100,14 @@ def document_metrics(evaluation: Evaluation, model: TraffickingModel,
                                         .astype(np.int8), model.columns),
                  "prior": all_metrics(Y, prior_baseline(model, len(docs)), model.columns),
                  "all_labels": all_metrics(Y, everything, model.columns),
-                 "best_sentence": all_metrics(Y, model.estimator.rule_.sentence_labels(scores),
+                 "best_sentence": all_metrics(Y, model.decisions.sentence_labels(scores),
                                               model.columns)}
     out["baselines"] = _macro_micro(baselines, model)
     settings = settings or model.config.report
     out["intervals"] = bootstrap_macro_f1(Y, P, model.columns, n_resamples=settings.bootstrap,
                                           seed=model.config.seed)
     out["length_bands"] = length_bands(Y, P, lengths, model.columns)
-    rule = model.estimator.rule_
+    rule = model.decisions
     out["excerpts"] = excerpts(evaluation.scores, evaluation.Y, owners, model.columns,
                                lambda s, o, n: rule.document_labels(s, o, n)[0],
                                rule.sentence_labels, sizes=settings.excerpt_sizes)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -29,29 +28,11 @@ from pipeline.config import CLASSIFIERS, Config, Preprocess
 from pipeline.corpus.stratify import multilabel_kfold
 from pipeline.model.classifier import build_classifier
 from pipeline.model.features import Segments, build_features
+from pipeline.model.scorer import LinearScorer, SentenceScores
 from pipeline.model.thresholds import DocumentRule
 from pipeline.text.cues import CueMatcher
 from pipeline.text.preprocess import Preprocessor, Sentence
 from pipeline.text.segments import SegmentMaker, max_by_owner
-
-
-@dataclass
-class SentenceScores:
-    """Scores of every sentence of a list of texts (documents).
-
-    ``owners[i]`` is the text of sentence row ``i``; ``sentences[t]`` the sentences of
-    text ``t`` (with character offsets into it); ``cues`` the cue-term counts per
-    sentence, in label-column order.
-    """
-
-    scores: np.ndarray
-    owners: np.ndarray
-    sentences: list[list[Sentence]]
-    cues: np.ndarray
-
-    def of(self, text: int) -> np.ndarray:
-        """The score rows of one text's sentences."""
-        return self.scores[self.owners == text]
 
 
 class TraffickingClassifier(ClassifierMixin, BaseEstimator):
@@ -320,6 +301,23 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
     def decide(self, scored: SentenceScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Document labels, evidence counts and evidence needed for scored texts."""
         return self.rule_.document_labels(scored.scores, scored.owners, len(scored.sentences))
+
+    def scorer(self) -> LinearScorer:
+        """The fitted pipeline as a :class:`~pipeline.model.scorer.LinearScorer` (same
+        scores, no scikit-learn needed to compute them), with the document rule's
+        numbers and the preprocessing settings, so a saved scorer predicts on its own."""
+        check_is_fitted(self, "pipeline_")
+        rule = self.rule_.decisions_
+        return LinearScorer.from_pipeline(self.pipeline_, extra={
+            "preprocess": {"spacy_model": self.spacy_model, "lang": self.lang,
+                           "batch_size": self.spacy_batch_size,
+                           "cache_chunk": self.cache_chunk, "max_chars": self.max_chars},
+            "cue_terms": dict(self.cue_terms or {}),
+            "decisions": {"thresholds": rule.thresholds.tolist(),
+                          "evidence": rule.evidence.tolist(),
+                          "null_rate": rule.null_rate.tolist(),
+                          "length_bands": list(rule.length_bands),
+                          "false_alarm": rule.false_alarm}})
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``words__took passport``, ``chars__' onio'``, ``cues__stage:control``..."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,24 +21,9 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.model.ngrams import CharIndex, WordIndex, tfidf
+from pipeline.text.segments import Segments
 
-
-@dataclass
-class Segments:
-    """Parallel lists describing segments; ``cues`` is (n_segments x n_labels)."""
-
-    texts: list[str]
-    tokens: list[str]  # normalised tokens joined by single spaces
-    cues: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def take(self, index: Sequence[int]) -> Segments:
-        """The segments at ``index`` (for cross-validation folds)."""
-        idx = list(index)
-        return Segments([self.texts[i] for i in idx], [self.tokens[i] for i in idx],
-                        self.cues[idx])
+__all__ = ["CharNgrams", "CueCounts", "Segments", "WordNgrams", "build_features"]
 
 
 class _CompactVocabulary:

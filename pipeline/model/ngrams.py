@@ -28,6 +28,20 @@ def wb_ngrams(word: str, lo: int, hi: int) -> list[str]:
     return out
 
 
+def join_terms(terms: Sequence[str]) -> np.ndarray:
+    """Terms (no line breaks in them: n-grams of whitespace-split text) as one UTF-8
+    byte array: compact on disk, and loaded without pickle."""
+    if any("\n" in t for t in terms):
+        raise ValueError("a term holds a line break")
+    return np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+
+
+def split_terms(blob: np.ndarray) -> list[str]:
+    """The terms :func:`join_terms` stored."""
+    text = np.asarray(blob, dtype=np.uint8).tobytes().decode("utf-8")
+    return text.split("\n") if text else []
+
+
 def tfidf(counts: sp.csr_matrix, idf: np.ndarray, sublinear: bool) -> sp.csr_matrix:
     """``TfidfVectorizer.transform`` of raw n-gram counts: (sublinear) tf, idf, unit rows."""
     counts = counts.astype(np.float64, copy=False)
@@ -83,6 +97,26 @@ class WordIndex:
             self.values.append(np.array([found[x] for x in keys], dtype=np.int64))
             position = {x: i for i, x in enumerate(keys)}
             prefix_id = {t: position[key] for t, key in key_of.items()}
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The look-up tables as arrays (saved with a model: rebuilding them takes longer
+        than loading them)."""
+        out = {"tokens": join_terms(list(self.token_id)),
+               "shape": np.array([self.lo, self.hi, self.size, self.n_tokens])}
+        for k, (keys, values) in enumerate(zip(self.keys, self.values, strict=True), 1):
+            out[f"keys{k}"], out[f"values{k}"] = keys, values
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> WordIndex:
+        """The index :meth:`to_arrays` saved."""
+        index = cls.__new__(cls)
+        index.lo, index.hi, index.size, index.n_tokens = (int(x) for x in arrays["shape"])
+        tokens = split_terms(arrays["tokens"])
+        index.token_id = dict(zip(tokens, range(len(tokens)), strict=True))
+        index.keys = [np.asarray(arrays[f"keys{k}"]) for k in range(1, index.hi + 1)]
+        index.values = [np.asarray(arrays[f"values{k}"]) for k in range(1, index.hi + 1)]
+        return index
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts (texts x vocabulary) of the n-grams of space-separated tokens."""

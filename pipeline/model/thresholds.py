@@ -1,4 +1,5 @@
-"""Every decision the model makes from its scores, in one place.
+"""How the decision rule's numbers are tuned (applied by
+:class:`pipeline.model.decisions.Decisions`, the one place decisions are made).
 
 - A **sentence** (or a training passage) gets a label when its score reaches the
   label's threshold, tuned to maximise the label's F1 on out-of-fold scores.
@@ -20,9 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import binom
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+
+from pipeline.model.decisions import Decisions, needed_count
 
 
 def f1_at(scores: np.ndarray, y: np.ndarray, threshold: float) -> float:
@@ -51,7 +53,8 @@ def _grid(start: float, stop: float, step: float) -> np.ndarray:
 
 class LabelThresholds(BaseEstimator):
     """Choose one threshold per label column from a grid, by best F1 (applied by
-    :meth:`DocumentRule.sentence_labels`, the one place sentence decisions are made).
+    :meth:`pipeline.model.decisions.Decisions.sentence_labels`, the one place
+    sentence decisions are made).
 
     Ties go to the threshold closest to ``default``, which keeps the choice stable
     when several thresholds separate the held-out scores equally well.
@@ -204,60 +207,36 @@ class DocumentRule(BaseEstimator):
         return float((over + 1) / (len(neg) + 1))
 
     def _needed(self, lengths: np.ndarray, rate: float | np.ndarray) -> np.ndarray:
-        # the smallest m with P(Binomial(n, rate) >= m) <= false_alarm
-        k = binom.ppf(1.0 - self.false_alarm, np.asarray(lengths), rate)
-        return np.maximum(1, np.asarray(k, dtype=float) + 1).astype(int)
+        return needed_count(lengths, rate, self.false_alarm)
+
+    @property
+    def decisions_(self) -> Decisions:
+        """The fitted rule's numbers, as :class:`Decisions` applies them."""
+        check_is_fitted(self, "null_rate_")
+        return Decisions(np.asarray(self.thresholds_, dtype=float), np.asarray(self.evidence_),
+                         np.asarray(self.null_rate_), tuple(int(b) for b in self.length_bands),
+                         float(self.false_alarm))
 
     def band_index(self, n_sentences: int | np.ndarray) -> np.ndarray:
-        """The band index of each document length (0 and 1 go with the first band)."""
-        return np.searchsorted(np.asarray(self.length_bands), np.asarray(n_sentences),
-                               side="left")
+        """The band index of each document length (:class:`Decisions`)."""
+        return self.decisions_.band_index(n_sentences)
 
     def sentence_labels(self, scores: np.ndarray) -> np.ndarray:
-        """Binary decisions (int8) per sentence or passage."""
-        check_is_fitted(self, "thresholds_")
-        return (np.asarray(scores) >= self.thresholds_).astype(np.int8)
+        """Binary decisions (int8) per sentence or passage (:class:`Decisions`)."""
+        return self.decisions_.sentence_labels(scores)
 
     def evidence(self, scores: np.ndarray, n_sentences: int | np.ndarray) -> np.ndarray:
-        """Which sentences count as evidence for each label (boolean, like ``scores``).
-
-        ``n_sentences`` is the length of the document the rows belong to: one number for
-        the rows of one document, or one per row. In a one-sentence document the
-        evidence is the labelled sentence.
-        """
-        check_is_fitted(self, "evidence_")
-        n = np.asarray(n_sentences)
-        floor = np.where((n == 1)[..., None], self.thresholds_,
-                         self.evidence_[self.band_index(n)])
-        return np.asarray(scores) >= floor
+        """Which sentences count as evidence for each label (:class:`Decisions`)."""
+        return self.decisions_.evidence_mask(scores, n_sentences)
 
     def needed(self, n_sentences: int | np.ndarray) -> np.ndarray:
-        """Evidence sentences a document of ``n_sentences`` needs, per label (a document
-        of 0 sentences is never labelled)."""
-        check_is_fitted(self, "null_rate_")
-        n = np.atleast_1d(np.asarray(n_sentences))
-        out = self._needed(n[:, None], self.null_rate_[self.band_index(n)])
-        out[n <= 1] = 1
-        return out if np.ndim(n_sentences) else out[0]
+        """Evidence sentences a document of ``n_sentences`` needs (:class:`Decisions`)."""
+        return self.decisions_.needed(n_sentences)
 
     def document_labels(self, scores: np.ndarray, owners: np.ndarray, n_docs: int
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per document: labels (int8), evidence counts and evidence needed.
-
-        ``scores`` holds one row per sentence, ``owners`` each sentence's document.
-        A one-sentence document is labelled as its sentence is.
-        """
-        owners = np.asarray(owners, dtype=int)
-        scores = np.asarray(scores)
-        n_labels = len(self.thresholds_)
-        counts = np.zeros((n_docs, n_labels), dtype=int)
-        lengths = np.bincount(owners, minlength=n_docs) if len(owners) else np.zeros(
-            n_docs, dtype=int)
-        if len(owners):
-            np.add.at(counts, owners, self.evidence(scores, lengths[owners]).astype(int))
-        need = self.needed(lengths).reshape(n_docs, n_labels)
-        labels = ((counts >= need) & (lengths[:, None] > 0)).astype(np.int8)
-        return labels, counts, need
+        """Per document: labels, evidence counts and evidence needed (:class:`Decisions`)."""
+        return self.decisions_.document_labels(scores, owners, n_docs)
 
 
 def _band_pool(members: list[np.ndarray], lo: int, hi: int | None) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""Turn texts into :class:`~pipeline.model.features.Segments`: whole passages or sentences.
+"""Turn texts into :class:`Segments`: whole passages or sentences.
 
 This is where spaCy output (sentences, normalised tokens) and cue counts meet, so
 training, evaluation and prediction build their inputs the same way. Segment texts
@@ -8,13 +8,31 @@ training, evaluation and prediction build their inputs the same way. Segment tex
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.model.features import Segments
 from pipeline.text.cues import CueMatcher
 from pipeline.text.normalize import normalize_text
 from pipeline.text.preprocess import Sentence
+
+
+@dataclass
+class Segments:
+    """Parallel lists describing segments; ``cues`` is (n_segments x n_labels)."""
+
+    texts: list[str]
+    tokens: list[str]  # normalised tokens joined by single spaces
+    cues: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, index: Sequence[int]) -> Segments:
+        """The segments at ``index`` (for cross-validation folds)."""
+        idx = list(index)
+        return Segments([self.texts[i] for i in idx], [self.tokens[i] for i in idx],
+                        self.cues[idx])
 
 
 class SegmentMaker:

@@ -26,7 +26,7 @@ def weakened(model_dir: Path, tmp_path: Path) -> Path:
     """The session model with every threshold raised to 0.99: far fewer labels predicted."""
     weak = tmp_path / "weak_model"
     model = load_model(model_dir)
-    model.thresholds[:] = 0.99
+    model.estimator.rule_.thresholds_[:] = 0.99
     save_model(model, weak)  # saved, not hand-edited: the card's thresholds are sealed
     return weak
 

@@ -19,6 +19,7 @@ from pipeline.model.persistence import (
     save_model,
     sha256_file,
 )
+from pipeline.model.scorer import SCORER_FILE
 
 TEXTS = ["Her passport was taken on arrival and she was told she owed money.",
          "Profits were laundered through crypto wallets.\n\nThe ads ran on escort sites.",
@@ -50,7 +51,8 @@ def test_score_is_max_over_sentences(model: TraffickingModel):
     sentences = list(model.preprocessor.stream([text]))
     scored = model.score_sentences([text], sentences)
     assert len(scored.scores) == len(sentences[0]) == 2 and scored.owners.tolist() == [0, 0]
-    assert np.array_equal(model.estimator.predict_proba([text])[0], scored.scores.max(axis=0))
+    np.testing.assert_allclose(model.estimator.predict_proba([text])[0],
+                               scored.scores.max(axis=0), atol=1e-12)
 
 
 def test_sentence_labels_use_per_label_thresholds(model: TraffickingModel):
@@ -97,7 +99,7 @@ def test_save_with_force_replaces(fitted_model: TraffickingModel, model_copy: Pa
     card["created"] = "stale"
     (out / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")
     save_model(fitted_model, out, force=True)
-    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE]
+    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE, SCORER_FILE]
     assert json.loads((out / CARD_FILE).read_text(encoding="utf-8"))["created"] != "stale"
     # no temp or .old dirs left
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
@@ -213,4 +215,4 @@ def test_save_into_an_empty_folder(fitted_model: TraffickingModel, tmp_path: Pat
     out = tmp_path / "empty"
     out.mkdir()
     save_model(fitted_model, out)
-    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE]
+    assert sorted(p.name for p in out.iterdir()) == [CARD_FILE, MODEL_FILE, SCORER_FILE]

@@ -9,6 +9,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import skops.io as sio
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ import pipeline.model.persistence as model_module
 from pipeline.cli import app
 from pipeline.errors import PipelineError
 from pipeline.model.persistence import CARD_FILE, MODEL_FILE, load_model, save_model
+from pipeline.model.scorer import SCORER_FILE
 
 runner = CliRunner()
 CALLED: list[str] = []
@@ -28,7 +30,8 @@ def _marker(*args, **kwargs):  # pragma: no cover - must never run
 
 def _rewrite_card_hash(model_dir: Path) -> None:
     card = json.loads((model_dir / CARD_FILE).read_text())
-    card["files"][MODEL_FILE] = hashlib.sha256((model_dir / MODEL_FILE).read_bytes()).hexdigest()
+    for name in (MODEL_FILE, SCORER_FILE):
+        card["files"][name] = hashlib.sha256((model_dir / name).read_bytes()).hexdigest()
     (model_dir / CARD_FILE).write_text(json.dumps(card))
 
 
@@ -48,11 +51,16 @@ def test_injected_function_is_refused_without_running(model_copy):
     assert "refused" in str(err.value) and "system" in str(err.value)
 
 
-def test_injected_custom_object_is_refused_by_predict(model_copy, tmp_path):
+def test_injected_custom_object_never_runs_in_predict_and_is_refused_by_info(model_copy,
+                                                                            tmp_path):
+    """predict computes with scorer.npz only: the tampered model.skops is never
+    deserialised there; commands that load the estimator refuse it."""
     _inject(model_copy, [_marker])
     doc = tmp_path / "doc.txt"
     doc.write_text("Recruiters posted fake jobs abroad.")
     result = runner.invoke(app, ["predict", str(doc), "--model", str(model_copy)])
+    assert result.exit_code == 0 and CALLED == []
+    result = runner.invoke(app, ["info", "--model", str(model_copy)])
     assert result.exit_code == 1
     assert "refused" in result.output and "_marker" in result.output
     assert "Traceback" not in result.output
@@ -167,7 +175,7 @@ EDITS = [_swap_two_labels, _remove_a_label, _add_a_label, _threshold_5, _cues_as
 @pytest.mark.parametrize("edit", EDITS, ids=lambda f: f.__name__.strip("_"))
 def test_hand_edited_card_is_refused(model_copy, edit):
     _edit_card(model_copy, edit)
-    with pytest.raises(PipelineError, match=r"differ from those sealed in model\.skops"):
+    with pytest.raises(PipelineError, match=r"differ from those sealed in scorer\.npz"):
         load_model(model_copy)
 
 
@@ -196,13 +204,17 @@ def test_model_saved_by_an_older_trafficlens_is_refused_saying_retrain(model_cop
 
 
 def _reseal(model_dir: Path, edit) -> None:
-    """Edit the card and the copy sealed in model.skops alike, as an attacker who
-    controls both files would, so only the estimator itself disagrees."""
+    """Edit the card and the copies sealed in model.skops and scorer.npz alike, as an
+    attacker who controls every file would, so only the model itself disagrees."""
     stored = sio.load(model_dir / MODEL_FILE, trusted=model_module.TRUSTED_TYPES)
     sealed = json.loads(stored["sealed"])
     edit(sealed)
     stored["sealed"] = json.dumps(sealed)
     sio.dump(stored, model_dir / MODEL_FILE)
+    with np.load(model_dir / SCORER_FILE) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["sealed"] = np.array(json.dumps(sealed))
+    np.savez(model_dir / SCORER_FILE, **arrays)
     card = json.loads((model_dir / CARD_FILE).read_text(encoding="utf-8"))
     card.update(sealed)
     (model_dir / CARD_FILE).write_text(json.dumps(card), encoding="utf-8")

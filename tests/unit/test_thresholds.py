@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score
 
+from pipeline.model.decisions import Decisions
 from pipeline.model.thresholds import DocumentRule, LabelThresholds, f1_at
 
 GRID = np.round(np.arange(5, 96) / 100, 2)
@@ -83,8 +84,7 @@ def test_coarse_grid():
 
 
 def test_sentence_labels_use_thresholds_inclusively():
-    rule = DocumentRule()
-    rule.thresholds_ = np.array([0.3, 0.6])
+    rule = Decisions(np.array([0.3, 0.6]), np.zeros((1, 2)), np.zeros((1, 2)), (), 0.01)
     out = rule.sentence_labels(np.array([[0.3, 0.59], [0.29, 0.6]]))
     assert out.tolist() == [[1, 0], [0, 1]] and out.dtype == np.int8
 

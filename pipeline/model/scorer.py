@@ -1,0 +1,207 @@
+"""A fitted model's scores as plain array arithmetic: the prediction path.
+
+:meth:`LinearScorer.from_pipeline` reads the fitted ``features`` union and one-vs-rest
+``classifier`` of a :class:`~pipeline.model.estimator.TraffickingClassifier` into
+arrays: the n-gram look-up tables and idf weights, one coefficient matrix for all
+labels (each feature block scaled by its union weight), the intercepts and the sigmoid
+calibration of each label's linear model. Scoring a batch is then n-gram counting,
+tf-idf, one sparse-dense product and a sigmoid: the same numbers as scikit-learn's
+``predict_proba`` (checked when the file is written), without importing scikit-learn.
+
+Saved as ``scorer.npz`` beside ``model.skops`` (no pickled objects: it is read with
+``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from pipeline.errors import PipelineError
+from pipeline.model.ngrams import CharIndex, WordIndex, join_terms, split_terms, tfidf
+from pipeline.text.preprocess import Sentence
+from pipeline.text.segments import Segments
+
+SCORER_FILE = "scorer.npz"
+#: Largest difference from scikit-learn's scores that the check on saving accepts.
+TOLERANCE = 1e-9
+
+
+@dataclass
+class SentenceScores:
+    """Scores of every sentence of a list of texts (documents).
+
+    ``owners[i]`` is the text of sentence row ``i``; ``sentences[t]`` the sentences of
+    text ``t`` (with character offsets into it); ``cues`` the cue-term counts per
+    sentence, in label-column order.
+    """
+
+    scores: np.ndarray
+    owners: np.ndarray
+    sentences: list[list[Sentence]]
+    cues: np.ndarray
+
+    def of(self, text: int) -> np.ndarray:
+        """The score rows of one text's sentences."""
+        return self.scores[self.owners == text]
+
+
+class LinearScorer:
+    """Scores segments as the fitted pipeline does (see the module)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+        self.meta = json.loads(str(arrays["meta"]))
+        self.n_labels = int(self.meta["n_labels"])
+        self._blocks: list[tuple[str, Any, np.ndarray, float]] | None = None
+
+    # -- building and saving -------------------------------------------------------
+
+    @classmethod
+    def from_pipeline(cls, pipe: Any, extra: dict[str, Any] | None = None) -> LinearScorer:
+        """Read a fitted ``Pipeline([("features", union), ("classifier", one_vs_rest)])``;
+        ``extra`` (JSON-able) is kept in the file's metadata."""
+        union, clf = pipe.named_steps["features"], pipe.named_steps["classifier"]
+        weights = union.transformer_weights or {}
+        arrays: dict[str, np.ndarray] = {}
+        blocks, width = [], 0
+        for name, step in union.transformer_list:
+            if step is None or (isinstance(step, str) and step == "drop"):
+                continue
+            weight = float(weights.get(name, 1.0))
+            if name in ("words", "chars"):
+                vec = step.vectorizer_
+                terms = [""] * len(vec.vocabulary_)
+                for term, j in vec.vocabulary_.items():
+                    terms[j] = term
+                arrays[f"{name}.idf"] = np.asarray(vec.idf_, dtype=np.float64)
+                if name == "words":
+                    for key, value in step.index().to_arrays().items():
+                        arrays[f"words.{key}"] = value
+                else:
+                    arrays["chars.terms"] = join_terms(terms)
+                blocks.append({"name": name, "width": len(terms), "weight": weight,
+                               "range": [int(x) for x in vec.ngram_range],
+                               "sublinear": bool(vec.sublinear_tf)})
+                width += len(terms)
+            elif name == "cues":
+                blocks.append({"name": name, "width": int(step.n_features_out_),
+                               "weight": weight})
+                width += int(step.n_features_out_)
+            else:
+                raise PipelineError(f"cannot export feature step {name!r}")
+        coef, intercept, a, b, label = [], [], [], [], []
+        for j, estimator in enumerate(clf.estimators_):
+            for member in _members(estimator, width):
+                for values, out in zip(member, (coef, intercept, a, b), strict=True):
+                    out.append(values)
+                label.append(j)
+        arrays["coef"] = np.column_stack(coef).astype(np.float64)
+        arrays["intercept"] = np.array(intercept, dtype=np.float64)
+        arrays["a"], arrays["b"] = np.array(a, dtype=np.float64), np.array(b, dtype=np.float64)
+        arrays["label"] = np.array(label, dtype=np.int64)
+        meta = {"n_labels": len(clf.estimators_), "blocks": blocks, **(extra or {})}
+        arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+        return cls(arrays)
+
+    def save(self, path: Path) -> None:
+        """Write the arrays (``numpy.savez``; no pickled objects)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **self.arrays)
+        Path(path).write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> LinearScorer:
+        """Read a file :meth:`save` wrote; a damaged one is a :class:`PipelineError`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            return cls(arrays)
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
+            raise PipelineError(f"{path}: cannot load the scorer ({type(err).__name__}: "
+                                f"{err}); retrain or restore the model") from None
+
+    def check(self, expected: np.ndarray, segments: Segments) -> None:
+        """Refuse to save a scorer that does not give scikit-learn's scores."""
+        got = self.score(segments)
+        if got.shape != expected.shape or (len(got) and
+                                           np.abs(got - expected).max() > TOLERANCE):
+            raise PipelineError("the exported scorer disagrees with scikit-learn's scores "
+                                "(an unsupported scikit-learn version?)")
+
+    # -- scoring -------------------------------------------------------------------
+
+    def score(self, segments: Segments) -> np.ndarray:
+        """Probability per label column for each segment, in [0, 1]."""
+        n = len(segments)
+        if n == 0:
+            return np.zeros((0, self.n_labels))
+        f = np.tile(self.arrays["intercept"], (n, 1))
+        for name, index, coef, block in self._blocks_ready():
+            if name == "cues":
+                # as CueCounts: log1p in the counts' own precision, then float64
+                X = np.log1p(np.asarray(segments.cues)).astype(np.float64)
+            else:
+                counts = index.counts(segments.tokens if name == "words" else segments.texts)
+                X = tfidf(counts, self.arrays[f"{name}.idf"], block["sublinear"])
+            f += X @ coef
+        p = expit(-(self.arrays["a"] * f + self.arrays["b"]))
+        label = self.arrays["label"]
+        if len(label) != self.n_labels:  # several calibrated members per label: their mean
+            p = np.stack([p[:, label == j].mean(axis=1) for j in range(self.n_labels)], 1)
+        return np.clip(p, 0.0, 1.0)
+
+    def prepare(self) -> LinearScorer:
+        """Build the look-up tables now (before forking workers, or timing a run)."""
+        self._blocks_ready()
+        return self
+
+    def _blocks_ready(self) -> list[tuple[str, Any, np.ndarray, dict[str, Any]]]:
+        if self._blocks is None:
+            blocks, start = [], 0
+            coef = self.arrays["coef"]
+            for block in self.meta["blocks"]:
+                name, width = block["name"], int(block["width"])
+                part = coef[start:start + width] * float(block["weight"])
+                start += width
+                if name == "words":
+                    index = WordIndex.from_arrays({k[6:]: v for k, v in self.arrays.items()
+                                                   if k.startswith("words.")})
+                elif name == "chars":
+                    terms = split_terms(self.arrays["chars.terms"])
+                    index = CharIndex(dict(zip(terms, range(len(terms)), strict=True)),
+                                      tuple(block["range"]))
+                else:
+                    index = None
+                blocks.append((name, index, part, block))
+            self._blocks = blocks
+        return self._blocks
+
+
+def _members(estimator: Any, width: int) -> list[tuple[np.ndarray, float, float, float]]:
+    """``(coef, intercept, a, b)`` of each linear model behind one label's probability
+    ``expit(-(a * (x @ coef + intercept) + b))`` (averaged over members)."""
+    kind = type(estimator).__name__
+    if kind == "_ConstantPredictor":  # a label with one class in the training data
+        y = float(np.ravel(estimator.y_)[0])
+        return [(np.zeros(width), 0.0, 0.0, -np.inf if y >= 0.5 else np.inf)]
+    if kind == "CalibratedClassifierCV":
+        out = []
+        for calibrated in estimator.calibrated_classifiers_:
+            if calibrated.method != "sigmoid" or len(calibrated.calibrators) != 1:
+                raise PipelineError(f"cannot export calibration {calibrated.method!r}")
+            inner, sigmoid = calibrated.estimator, calibrated.calibrators[0]
+            out.append((np.ravel(inner.coef_).astype(np.float64),
+                        float(np.ravel(inner.intercept_)[0]), float(sigmoid.a_),
+                        float(sigmoid.b_)))
+        return out
+    if kind == "LogisticRegression":
+        return [(np.ravel(estimator.coef_).astype(np.float64),
+                 float(np.ravel(estimator.intercept_)[0]), -1.0, 0.0)]
+    raise PipelineError(f"cannot export a {kind} classifier")
