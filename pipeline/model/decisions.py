@@ -1,9 +1,10 @@
 """Every decision the model makes from its scores, in one place (see
 :mod:`pipeline.model.thresholds` for how the numbers are tuned).
 
-:class:`Decisions` holds a fitted rule's numbers and applies them; it needs only numpy
-and ``scipy.special``, so prediction can decide without importing scikit-learn or
-``scipy.stats`` (together about two seconds of start-up).
+:class:`Decisions` holds a fitted rule's numbers and applies them with numpy, so
+prediction decides without importing scikit-learn or scipy.stats (together about two
+seconds of start-up). The evidence a document needs is a binomial quantile; a saved
+model carries it for every length up to :data:`TABLE_LENGTHS`, computed beyond that.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import bdtr
+
+#: Document lengths (sentences) whose needed evidence a saved model keeps in a table.
+TABLE_LENGTHS = 5000
 
 
 def needed_count(lengths: np.ndarray, rate: float | np.ndarray,
@@ -22,6 +25,8 @@ def needed_count(lengths: np.ndarray, rate: float | np.ndarray,
     ``k`` whose cumulative probability reaches it), found by bisection on the
     cumulative distribution.
     """
+    from scipy.special import bdtr  # a third of a second to import: only when needed
+
     n, rate = np.broadcast_arrays(np.asarray(lengths, dtype=np.int64), np.asarray(rate, float))
     q = 1.0 - false_alarm
     lo = np.full(n.shape, -1, dtype=np.int64)  # cdf(lo) < q (cdf(-1) = 0)
@@ -50,6 +55,14 @@ class Decisions:
     null_rate: np.ndarray
     length_bands: tuple[int, ...]
     false_alarm: float
+    #: ``needed(n)`` for n = 0, 1, ... (precomputed), or None
+    needed_table: np.ndarray | None = None
+
+    def with_table(self, lengths: int = TABLE_LENGTHS) -> Decisions:
+        """The same rule, with :meth:`needed` precomputed for lengths 0 to ``lengths``."""
+        table = self.needed(np.arange(lengths + 1)).astype(np.int64)
+        return Decisions(self.thresholds, self.evidence, self.null_rate, self.length_bands,
+                         self.false_alarm, table)
 
     def band_index(self, n_sentences: int | np.ndarray) -> np.ndarray:
         """The band index of each document length (0 and 1 go with the first band)."""
@@ -76,8 +89,13 @@ class Decisions:
         """Evidence sentences a document of ``n_sentences`` needs, per label (a document
         of 0 sentences is never labelled)."""
         n = np.atleast_1d(np.asarray(n_sentences))
-        out = needed_count(n[:, None], self.null_rate[self.band_index(n)], self.false_alarm)
-        out[n <= 1] = 1
+        table = self.needed_table
+        if table is not None and (not len(n) or n.max() < len(table)):
+            out = table[n]
+        else:
+            out = needed_count(n[:, None], self.null_rate[self.band_index(n)],
+                               self.false_alarm)
+            out[n <= 1] = 1
         return out if np.ndim(n_sentences) else out[0]
 
     def document_labels(self, scores: np.ndarray, owners: np.ndarray, n_docs: int

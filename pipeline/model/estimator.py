@@ -308,7 +308,7 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
         numbers and the preprocessing settings, so a saved scorer predicts on its own."""
         check_is_fitted(self, "pipeline_")
         rule = self.rule_.decisions_
-        return LinearScorer.from_pipeline(self.pipeline_, extra={
+        scorer = LinearScorer.from_pipeline(self.pipeline_, extra={
             "preprocess": {"spacy_model": self.spacy_model, "lang": self.lang,
                            "batch_size": self.spacy_batch_size,
                            "cache_chunk": self.cache_chunk, "max_chars": self.max_chars},
@@ -318,6 +318,8 @@ class TraffickingClassifier(ClassifierMixin, BaseEstimator):
                           "null_rate": rule.null_rate.tolist(),
                           "length_bands": list(rule.length_bands),
                           "false_alarm": rule.false_alarm}})
+        scorer.arrays["needed_table"] = rule.with_table().needed_table
+        return scorer
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """``words__took passport``, ``chars__' onio'``, ``cues__stage:control``..."""

@@ -105,7 +105,8 @@ class TraffickingModel:
             found = self._decisions = Decisions(
                 np.asarray(d["thresholds"], dtype=float), np.asarray(d["evidence"], float),
                 np.asarray(d["null_rate"], dtype=float),
-                tuple(int(b) for b in d["length_bands"]), float(d["false_alarm"]))
+                tuple(int(b) for b in d["length_bands"]), float(d["false_alarm"]),
+                self.scorer.arrays.get("needed_table"))
         return found
 
     @property
@@ -459,6 +460,9 @@ def _check_scorer(model: TraffickingModel, scorer_path: Path, thresholds: np.nda
     n = len(model.columns)
     try:
         sizes = {model.scorer.n_labels, len(model.thresholds), len(model.cues)}
+        table = model.decisions.needed_table
+        if table is not None:
+            sizes.add(table.shape[1] if table.ndim == 2 and len(table) else -1)
     except Exception as err:  # a hand-made file: any entry may be missing or misshapen
         raise PipelineError(f"{scorer_path}: damaged model ({type(err).__name__}: "
                             f"{err}); retrain or restore the model") from None

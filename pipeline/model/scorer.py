@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from pipeline.errors import PipelineError
 from pipeline.model.ngrams import CharIndex, WordIndex, join_terms, split_terms, tfidf
@@ -151,7 +150,8 @@ class LinearScorer:
                 counts = index.counts(segments.tokens if name == "words" else segments.texts)
                 X = tfidf(counts, self.arrays[f"{name}.idf"], block["sublinear"])
             f += X @ coef
-        p = expit(-(self.arrays["a"] * f + self.arrays["b"]))
+        with np.errstate(over="ignore"):  # exp(inf) = inf gives p = 0, as it should
+            p = 1.0 / (1.0 + np.exp(self.arrays["a"] * f + self.arrays["b"]))
         label = self.arrays["label"]
         if len(label) != self.n_labels:  # several calibrated members per label: their mean
             p = np.stack([p[:, label == j].mean(axis=1) for j in range(self.n_labels)], 1)

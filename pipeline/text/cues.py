@@ -98,14 +98,16 @@ def read_cues(path: Path, config: Config) -> dict[str, list[str]]:
     return out
 
 
-def normal_term(term: str, preprocessor: Preprocessor, source: str, key: str
-                ) -> tuple[str, ...]:
+def normal_term(term: str, preprocessor: Preprocessor, source: str, key: str,
+                tokens: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """A cue term's normal form; raise when it cannot mean what it says.
 
     A term must keep at least one token that is neither a stop word nor a placeholder,
     and no placeholder at all: ``"24/7"`` would become ``<num>`` and match every number.
+    ``tokens``: the term already normalised (:meth:`Preprocessor.tokens_of`).
     """
-    tokens = preprocessor.tokens(term)
+    if tokens is None:
+        tokens = preprocessor.tokens(term)
     label = key.replace(":", ".")
     problem = ""
     if not tokens:
@@ -146,9 +148,11 @@ class CueMatcher:
         # first word (lower-cased) -> (whole term lower-cased, label column): a phrase
         # match is a dictionary lookup per token, no spaCy Doc per sentence
         self._by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        given = [t for terms in cues.values() for t in terms if t.strip()]
+        normal = dict(zip(given, preprocessor.tokens_of(given), strict=True))  # one batch
         for j, (key, terms) in enumerate(cues.items()):
-            self._forms[key] = [(t, normal_term(t, preprocessor, source, key)) for t in terms
-                                if t.strip()]
+            self._forms[key] = [(t, normal_term(t, preprocessor, source, key, normal[t]))
+                                for t in terms if t.strip()]
             normed = sorted({form for _, form in self._forms[key]})
             self.terms[key] = normed
             for form in normed:

@@ -260,11 +260,19 @@ def make_fast_sentencizer(nlp: Language, name: str) -> FastSentencizer:
     return FastSentencizer(nlp)
 
 
-def keep_alphanumeric_names(nlp: Language) -> None:
-    """Make the tokenizer keep 5G, 4G, 3D ... whole (spaCy splits "5G" as 5 + unit G),
-    also when punctuation joins them to other words ("5G/4G", "IoT/5G", "4G.Then")."""
-    tokenizer = nlp.tokenizer
-    suffix = compile_suffix_regex([*nlp.Defaults.suffixes, ALNUM_FULL_STOP]).search
+def alphanumeric_tokenizer(vocab, defaults, *, rules=None, prefix_search=None,
+                           token_match=None, url_match=None):
+    """spaCy's tokenizer for a language's ``defaults``, keeping 5G, 4G, 3D ... whole
+    (spaCy splits "5G" as 5 + unit G), also when punctuation joins them to other words
+    ("5G/4G", "IoT/5G", "4G.Then"). Built in one step: patterns compiled once, spaCy's
+    special cases read once (each setter on a built tokenizer re-reads them)."""
+    from spacy.tokenizer import Tokenizer
+    from spacy.util import compile_prefix_regex
+
+    suffix = compile_suffix_regex([*(defaults.suffixes or ()), ALNUM_FULL_STOP]).search
+    infix = compile_infix_regex([*(defaults.infixes or ()), *ALNUM_INFIXES]).finditer
+    if prefix_search is None and defaults.prefixes:
+        prefix_search = compile_prefix_regex(defaults.prefixes).search
 
     def suffix_search(text: str):
         found = suffix(text)
@@ -273,23 +281,38 @@ def keep_alphanumeric_names(nlp: Language) -> None:
             return None  # the "unit" is the last letter of a name: 5G, not 5 + G
         return found
 
-    tokenizer.suffix_search = suffix_search
-    tokenizer.infix_finditer = compile_infix_regex(
-        [*nlp.Defaults.infixes, *ALNUM_INFIXES]).finditer
-    previous = tokenizer.token_match
+    previous = token_match
 
-    def token_match(text: str):
+    def match(text: str):
         return ALNUM_NAME.match(text) or (previous(text) if previous else None)
 
-    tokenizer.token_match = token_match
+    return Tokenizer(vocab, rules=rules, prefix_search=prefix_search,
+                     suffix_search=suffix_search, infix_finditer=infix, token_match=match,
+                     url_match=url_match)
+
+
+@spacy.registry.tokenizers("trafficlens.Tokenizer.v1")
+def create_alphanumeric_tokenizer():
+    """The blank pipeline's tokenizer (:func:`alphanumeric_tokenizer`), by name."""
+    def factory(nlp: Language):
+        d = nlp.Defaults
+        return alphanumeric_tokenizer(nlp.vocab, d, rules=d.tokenizer_exceptions,
+                                      token_match=d.token_match, url_match=d.url_match)
+    return factory
+
+
+def keep_alphanumeric_names(nlp: Language) -> None:
+    """Give a loaded pipeline the :func:`alphanumeric_tokenizer`, keeping its rules."""
+    old = nlp.tokenizer
+    nlp.tokenizer = alphanumeric_tokenizer(
+        nlp.vocab, nlp.Defaults, rules=old.rules, prefix_search=old.prefix_search,
+        token_match=old.token_match, url_match=old.url_match)
 
 
 @lru_cache(maxsize=4)
 def load_nlp(spacy_model: str = "", lang: str = "en") -> Language:
     """Build (once per process) the spaCy pipeline named in the config."""
-    nlp = _build_nlp(spacy_model, lang)
-    keep_alphanumeric_names(nlp)
-    return nlp
+    return _build_nlp(spacy_model, lang)
 
 
 def _build_nlp(spacy_model: str, lang: str) -> Language:
@@ -302,16 +325,34 @@ def _build_nlp(spacy_model: str, lang: str) -> Language:
                 "set spacy_model = \"\" to use the built-in blank pipeline") from None
         if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
             nlp.add_pipe("sentencizer")
+        keep_alphanumeric_names(nlp)
         return nlp
-    nlp = spacy.blank(lang)
-    nlp.add_pipe("trafficlens_sentencizer")
     try:
-        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-        nlp.initialize()
-    except (ValueError, OSError) as err:
+        nlp = spacy.blank(lang, config={"nlp": {"tokenizer": {
+            "@tokenizers": "trafficlens.Tokenizer.v1"}}})
+    except ImportError as err:  # spaCy has no such language
+        raise PipelineError(f"preprocess.lang: {lang!r} is not a language spaCy knows "
+                            f"({err})") from None
+    nlp.add_pipe("trafficlens_sentencizer")
+    nlp._trafficlens_normalizer = Normalizer(nlp, lemma_table(lang))
+    return nlp
+
+
+def lemma_table(lang: str) -> dict[str, str]:
+    """The lookup lemmatizer's table (word -> lemma) of ``lang`` from spacy-lookups-data.
+
+    The blank pipeline lemmatises by word type (:class:`Normalizer`), so the table is
+    read as a plain dict instead of through spaCy's lemmatizer component, which would
+    never run (and whose set-up took a tenth of a second).
+    """
+    from spacy.util import load_language_data, registry
+
+    try:
+        tables = registry.lookups.get(lang)
+        return dict(load_language_data(tables["lemma_lookup"]))
+    except (KeyError, ValueError, OSError) as err:  # catalogue's RegistryError: ValueError
         raise PipelineError(f"cannot set up the lookup lemmatizer for {lang!r}: {err} "
                             "(is spacy-lookups-data installed?)") from None
-    return nlp
 
 
 class Normalizer:
@@ -322,14 +363,10 @@ class Normalizer:
     lemmatises and splits in context, one doc at a time (:meth:`sentences`).
     """
 
-    def __init__(self, nlp: Language) -> None:
+    def __init__(self, nlp: Language, lemmas: dict[str, str] | None = None) -> None:
         self.nlp = nlp
         self.contextual = not nlp.has_pipe("trafficlens_sentencizer")
-        table = {}
-        if nlp.has_pipe("lemmatizer") and not self.contextual:
-            lookups = nlp.get_pipe("lemmatizer").lookups
-            if lookups.has_table("lemma_lookup"):
-                table = lookups.get_table("lemma_lookup")
+        table = {} if self.contextual or lemmas is None else lemmas
         self._table = table
         self._known = frozenset(table.values()) if table else frozenset()
         self._stop_words = nlp.Defaults.stop_words
@@ -524,7 +561,12 @@ class Preprocessor:
 
     def tokens(self, text: str) -> tuple[str, ...]:
         """Normalised tokens of a short text (e.g. a cue term), sentences joined."""
-        return tuple(t for s in next(self.stream([text])) for t in s.tokens)
+        return self.tokens_of([text])[0]
+
+    def tokens_of(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
+        """:meth:`tokens` of many short texts, preprocessed as one batch."""
+        return [tuple(t for s in sentences for t in s.tokens)
+                for sentences in self.stream(texts)]
 
     def _get_memory(self):
         if self._memory is None:
@@ -544,14 +586,13 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     n_texts = 0
 
     # the blank pipeline's lemmas and sentence starts depend on word types only: the
-    # Normalizer computes both for a whole batch from token arrays, so neither component
-    # runs per token
-    skip = [] if normalizer.contextual else ["lemmatizer", "trafficlens_sentencizer"]
+    # Normalizer computes both for a whole batch from token arrays, so only the
+    # tokenizer runs (its sentencizer component is for callers of nlp(text))
+    run = nlp.pipe if normalizer.contextual else nlp.tokenizer.pipe
 
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
-        with nlp.select_pipes(disable=skip):
-            docs = list(nlp.pipe((p[2] for p in pending), batch_size=batch_size))
+        docs = list(run((p[2] for p in pending), batch_size=batch_size))
         split = (normalizer.batch(docs) if not normalizer.contextual
                  else [normalizer.sentences(doc) for doc in docs])
         for (idx, offset, _, normal), sentences in zip(pending, split, strict=True):

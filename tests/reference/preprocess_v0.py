@@ -16,8 +16,10 @@ from spacy.attrs import (IDX, IS_DIGIT, IS_LEFT_PUNCT, IS_LOWER, IS_PUNCT, IS_QU
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.text.normalize import NormalText, normalize_text, word_form
-from pipeline.text.preprocess import (CURRENCY, EMAIL, LIST_MARK, NUM, PARAGRAPH, REFERENCES,
+from spacy.util import compile_infix_regex, compile_suffix_regex
+
+from pipeline.text.normalize import ALNUM_NAME, NormalText, normalize_text, word_form
+from pipeline.text.preprocess import (ALNUM_FULL_STOP, ALNUM_INFIXES, ALNUM_TAIL, CURRENCY, EMAIL, LIST_MARK, NUM, PARAGRAPH, REFERENCES,
                                       TITLES, URL, Sentence, split_long)
 
 
@@ -201,7 +203,8 @@ def stream(texts: Iterable[str], nlp: Language, batch_size: int,
     # so the lemmatizer component itself need not run on every token
     # and its sentence starts are computed by the Normalizer from token arrays, which
     # spares spaCy's per-token bookkeeping of is_sent_start
-    skip = [] if normalizer.contextual else ["lemmatizer", "trafficlens_sentencizer"]
+    skip = [] if normalizer.contextual else [n for n in ("lemmatizer", "trafficlens_sentencizer")
+                                             if nlp.has_pipe(n)]
 
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
@@ -227,3 +230,49 @@ def stream(texts: Iterable[str], nlp: Language, batch_size: int,
         yield from flush()
 
 
+
+
+def keep_alphanumeric_names(nlp: Language) -> None:
+    """Make the tokenizer keep 5G, 4G, 3D ... whole (spaCy splits "5G" as 5 + unit G),
+    also when punctuation joins them to other words ("5G/4G", "IoT/5G", "4G.Then")."""
+    tokenizer = nlp.tokenizer
+    suffix = compile_suffix_regex([*nlp.Defaults.suffixes, ALNUM_FULL_STOP]).search
+
+    def suffix_search(text: str):
+        found = suffix(text)
+        name = ALNUM_TAIL.search(text)
+        if found and name and found.start() > name.start():
+            return None  # the "unit" is the last letter of a name: 5G, not 5 + G
+        return found
+
+    tokenizer.suffix_search = suffix_search
+    tokenizer.infix_finditer = compile_infix_regex(
+        [*nlp.Defaults.infixes, *ALNUM_INFIXES]).finditer
+    previous = tokenizer.token_match
+
+    def token_match(text: str):
+        return ALNUM_NAME.match(text) or (previous(text) if previous else None)
+
+    tokenizer.token_match = token_match
+
+
+@lru_cache(maxsize=2)
+def former_nlp(lang: str = "en") -> Language:
+    """The blank pipeline as it was built before issue 14: spacy.blank, the lookup
+    lemmatizer component initialised from spacy-lookups-data, then three tokenizer
+    setters."""
+    nlp = spacy.blank(lang)
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    keep_alphanumeric_names(nlp)
+    return nlp
+
+
+def former_stream(texts, batch_size: int = 256, max_chars: int = 900_000, lang: str = "en"):
+    """Sentences of ``texts`` exactly as the former code made them."""
+    return stream(texts, former_nlp(lang), batch_size, max_chars)
+
+
+def blank_tokenizer(lang: str = "en"):
+    """The former pipeline's tokenizer."""
+    return former_nlp(lang).tokenizer

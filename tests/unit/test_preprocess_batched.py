@@ -25,7 +25,8 @@ def texts(config) -> list[str]:
 
 
 def _reference(texts: list[str], pre: Preprocessor) -> list[list[Sentence]]:
-    return list(preprocess_v0.stream(texts, pre.nlp, pre.settings.batch_size, pre.max_chars))
+    return list(preprocess_v0.former_stream(texts, pre.settings.batch_size, pre.max_chars,
+                                                    pre.settings.lang))
 
 
 def test_same_sentences_as_before_on_every_shipped_text(texts, preprocessor):
@@ -51,7 +52,7 @@ def test_batching_does_not_change_the_sentences(texts, preprocessor, batch_size)
 
 def _reference_pieces(texts: list[str], pre: Preprocessor) -> list[list[Sentence]]:
     """Long texts cut into 60-character pieces, as the former code cut them."""
-    return list(preprocess_v0.stream(texts, pre.nlp, 5, 60))
+    return list(preprocess_v0.former_stream(texts, 5, 60, pre.settings.lang))
 
 
 def test_the_word_type_table_restarts_without_changing_answers(texts, preprocessor,
@@ -62,3 +63,16 @@ def test_the_word_type_table_restarts_without_changing_answers(texts, preprocess
     expected = _reference(sample, preprocessor)
     monkeypatch.setattr(WordTypes, "MAX_TYPES", 50)
     assert list(preprocessor.stream(sample)) == expected
+
+
+def test_tokenizer_built_once_splits_as_the_former_one(texts, preprocessor):
+    """The tokenizer rebuilt in one step (patterns compiled once) gives the tokens of
+    the former spacy.blank + three setters, on every shipped text."""
+    from spacy.attrs import IDX, ORTH, SPACY
+
+    former = preprocess_v0.blank_tokenizer(preprocessor.settings.lang)
+    now = preprocessor.nlp.tokenizer
+    for text in [*texts, "5G/4G.Then IoT/5G 3D-printed U.S. 12. No. 29 e.g. 4G."]:
+        a = now(text).to_array([ORTH, IDX, SPACY])
+        b = former(text).to_array([ORTH, IDX, SPACY])
+        assert a.shape == b.shape and (a == b).all(), text[:200]

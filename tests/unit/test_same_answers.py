@@ -52,8 +52,8 @@ def test_fast_predictions_equal_the_former_path_on_every_shipped_text(model_dir,
     full = load_model(model_dir)
     estimator = full.estimator
     pre = estimator._preprocessor()
-    sentences = list(preprocess_v0.stream(texts, pre.nlp, pre.settings.batch_size,
-                                          pre.max_chars))
+    sentences = list(preprocess_v0.former_stream(texts, pre.settings.batch_size,
+                                                 pre.max_chars, pre.settings.lang))
     assert scored.sentences == sentences
     segments, owners = estimator._maker().sentences(texts, sentences)
     former = _former_scores(estimator, segments)
@@ -70,7 +70,8 @@ def test_fast_predictions_equal_the_former_path_on_every_shipped_text(model_dir,
 
 def test_prediction_never_imports_scikit_learn(model_dir, tmp_path):
     """What makes a one-document ``predict`` start fast: a fresh interpreter loads the
-    model, labels a document and never imports scikit-learn, scipy.stats or skops."""
+    model, labels a document and never imports scikit-learn, scipy.stats, scipy.special,
+    skops or pandas."""
     import subprocess
     import sys
 
@@ -78,7 +79,7 @@ def test_prediction_never_imports_scikit_learn(model_dir, tmp_path):
             "from pipeline.model.persistence import load_model; "
             f"m = load_model(Path({str(model_dir)!r}), estimator=False); "
             "s = m.score_sentences(['Her passport was taken.']); m.decide(s); "
-            "bad = [n for n in ('sklearn', 'scipy.stats', 'skops', 'pandas') "
+            "bad = [n for n in ('sklearn', 'scipy.stats', 'scipy.special', 'skops', 'pandas') "
             "if n in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
@@ -94,3 +95,18 @@ def test_needed_count_equals_the_binomial_quantile(false_alarm):
     for rate in rates:
         former = np.maximum(1, np.asarray(binom.ppf(1 - false_alarm, n, rate)) + 1)
         np.testing.assert_array_equal(needed_count(n, rate, false_alarm), former.astype(int))
+
+
+def test_the_saved_table_of_needed_evidence_is_the_rule(model):
+    """Lengths within the table are looked up, longer ones computed: the same numbers."""
+    from dataclasses import replace
+
+    rule = model.decisions
+    assert rule.needed_table is not None
+    computed = replace(rule, needed_table=None)
+    n = np.array([0, 1, 2, 5, 6, 20, 21, 400, len(rule.needed_table) - 1])
+    np.testing.assert_array_equal(rule.needed(n), computed.needed(n))
+    beyond = np.array([len(rule.needed_table), 3 * len(rule.needed_table)])
+    np.testing.assert_array_equal(rule.needed(np.append(n, beyond)),
+                                  computed.needed(np.append(n, beyond)))
+    assert rule.needed(7).shape == (len(rule.thresholds),)
