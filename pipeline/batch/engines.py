@@ -16,23 +16,24 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from pipeline.batch.predict import PredictOptions, predict_documents
+from pipeline.batch.predict import Encoded, PredictOptions, predict_documents
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import Document
 from pipeline.model.persistence import CARD_FILE, TraffickingModel, load_model
 from pipeline.model.scorer import SCORER_FILE
 
 Batch = list[Document]
-Records = list[dict[str, Any]]
 
 _WORKER_MODELS: dict[str, TraffickingModel] = {}
 
 
-def classify_batch(model: TraffickingModel, batch: Batch, options: PredictOptions) -> Records:
-    """The unit of work of every engine: records for one batch of documents."""
-    return list(predict_documents(model, batch, replace(options, batch_docs=max(1, len(batch)))))
+def classify_batch(model: TraffickingModel, batch: Batch, options: PredictOptions) -> Encoded:
+    """The unit of work of every engine: one batch of documents, its records encoded
+    where they are made (a worker sends back lines and counts, not nested dicts)."""
+    return Encoded.of(predict_documents(model, batch,
+                                        replace(options, batch_docs=max(1, len(batch)))),
+                      options.level)
 
 
 def _init_worker(model_dir: str) -> None:
@@ -57,11 +58,11 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="trafficlens-parent-watch", daemon=True).start()
 
 
-def _local_worker(batch: Batch, options: PredictOptions) -> Records:
+def _local_worker(batch: Batch, options: PredictOptions) -> Encoded:
     return classify_batch(_WORKER_MODELS["local"], batch, options)
 
 
-def _dask_worker(files: dict[str, bytes], batch: Batch, options: PredictOptions) -> Records:
+def _dask_worker(files: dict[str, bytes], batch: Batch, options: PredictOptions) -> Encoded:
     """Load the model once per worker from the shipped files (safe loader: the card and
     the scorer, all prediction needs), then classify."""
     key = hashlib.sha256(files[SCORER_FILE]).hexdigest()
@@ -74,7 +75,7 @@ def _dask_worker(files: dict[str, bytes], batch: Batch, options: PredictOptions)
     return classify_batch(model, batch, options)
 
 
-def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Records]:
+def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Encoded]:
     """Submit batches, keep at most ``in_flight`` pending, yield results in order."""
     pending: deque[Future] = deque()
     for batch in batches:
@@ -86,7 +87,7 @@ def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Recor
 
 
 def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir: Path,
-                options: PredictOptions) -> Iterator[Records]:
+                options: PredictOptions) -> Iterator[Encoded]:
     """Records per batch, in order, from the engine the options name."""
     if options.engine == "dask":
         yield from _run_dask(batches, model_dir, options)
@@ -104,7 +105,7 @@ def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir:
 
 
 def _run_dask(batches: Iterable[Batch], model_dir: Path, options: PredictOptions
-              ) -> Iterator[Records]:
+              ) -> Iterator[Encoded]:
     n_jobs, scheduler = options.n_jobs, options.scheduler
     try:
         from dask.distributed import Client, LocalCluster

@@ -17,6 +17,7 @@ import numpy as np
 
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import Document
+from pipeline.io.outputs import jsonl_line
 from pipeline.model.persistence import TraffickingModel
 from pipeline.text.preprocess import Sentence
 
@@ -48,6 +49,27 @@ class PredictOptions:
             raise PipelineError(f"predict.batch_docs: must be >= 1, got {self.batch_docs}")
         if self.evidence is not None and self.evidence < 0:
             raise PipelineError(f"--evidence: must be >= 0, got {self.evidence}")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch's records as JSONL lines, with the counts a run reports."""
+
+    lines: list[str]
+    documents: int
+    sentences: int
+    errors: int
+
+    @classmethod
+    def of(cls, records: Iterable[dict[str, Any]], level: str = "document") -> Encoded:
+        lines, documents, sentences, errors = [], 0, 0, 0
+        for r in records:
+            lines.append(jsonl_line(r))
+            if level == "document" or r.get("sentence") in (None, 1):
+                documents += 1
+                errors += r.get("error") is not None
+            sentences += r.get("n_sentences", 1 if r.get("sentence") else 0)
+        return cls(lines, documents, sentences, errors)
 
 
 def batches(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -107,8 +129,11 @@ def _same_sentence(model: TraffickingModel, decided: np.ndarray,
     index = {col: j for j, col in enumerate(model.columns)}
     row_labels = model.config.label_set(rows).labels
     col_labels = model.config.label_set(columns).labels
-    return {a: {b: int(np.sum(decided[:, index[(rows, a)]] & decided[:, index[(columns, b)]]))
-                for b in col_labels} for a in row_labels}
+    a = decided[:, [index[(rows, lab)] for lab in row_labels]].astype(np.int64)
+    b = decided[:, [index[(columns, lab)] for lab in col_labels]].astype(np.int64)
+    both = a.T @ b  # sentences carrying each (row, column) pair
+    return {x: {y: int(both[i, k]) for k, y in enumerate(col_labels)}
+            for i, x in enumerate(row_labels)}
 
 
 def error_record(model: TraffickingModel, doc: Document, level: str = "document"

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.batch.engines import run_batches
-from pipeline.batch.predict import PredictOptions, batches
+from pipeline.batch.predict import Encoded, PredictOptions, batches
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import Document, ReadOptions, read_inputs
 from pipeline.io.outputs import (
     ResumableOutput,
     check_writable_file,
     position_key,
-    write_records,
 )
 from pipeline.model.persistence import TraffickingModel
 
@@ -40,12 +39,10 @@ class RunStats:
     seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
-    def add(self, records: list[dict], level: str) -> None:
-        for r in records:
-            if level == "document" or r.get("sentence") in (None, 1):
-                self.documents += 1
-                self.errors += r.get("error") is not None
-            self.sentences += r.get("n_sentences", 1 if r.get("sentence") else 0)
+    def add(self, batch: Encoded) -> None:
+        self.documents += batch.documents
+        self.sentences += batch.sentences
+        self.errors += batch.errors
 
     def line(self) -> str:
         text = (f"documents: {self.documents}, sentences: {self.sentences}, "
@@ -115,23 +112,24 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path,
         check_writable_file(Path(out), "--out")  # before the run, not after it
     docs: Iterator[Document] = unique_ids(read_inputs(inputs, read_options, skip=own))
 
-    def classify(docs: Iterator[Document]) -> Iterator[list[dict]]:
+    def classify(docs: Iterator[Document]) -> Iterator[Encoded]:
         if wrap is not None:
             docs = wrap(docs)
-        for records in run_batches(batches(docs, options.batch_docs), model=model,
+        for encoded in run_batches(batches(docs, options.batch_docs), model=model,
                                    model_dir=model_dir, options=options):
-            stats.add(records, options.level)
-            yield records
+            stats.add(encoded)
+            yield encoded
 
     if out is None:
-        write_records((r for records in classify(docs) for r in records), None)
+        for encoded in classify(docs):
+            sys.stdout.writelines(encoded.lines)
         sys.stdout.flush()
     else:
         with ResumableOutput(out, resume=resume) as sink:  # locked: one run per output
             done = sink.done()
             if done:
                 docs = _pending(docs, done, stats)
-            for records in classify(docs):
-                sink.write(records)
+            for encoded in classify(docs):
+                sink.write_lines(encoded.lines)
     stats.seconds = time.perf_counter() - stats.started
     return stats

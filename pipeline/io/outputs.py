@@ -16,6 +16,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -173,12 +174,17 @@ def write_records(records: Iterable[dict[str, Any]], out: Path | None) -> int:
         return _write(records, fh, fmt)
 
 
+def jsonl_line(record: dict[str, Any]) -> str:
+    """One record as a line of JSONL output (newline included)."""
+    return clean(json.dumps(record, ensure_ascii=False)) + "\n"
+
+
 def _write(records: Iterable[dict[str, Any]], fh: IO[str], fmt: str) -> int:
     n = 0
     writer = None
     for record in records:
         if fmt == "jsonl":
-            fh.write(clean(json.dumps(record, ensure_ascii=False)) + "\n")
+            fh.write(jsonl_line(record))
         else:
             row = {k: spreadsheet_safe(clean(v)) if isinstance(v, str) else v
                    for k, v in flat_row(record).items()}
@@ -351,10 +357,14 @@ class ResumableOutput:
         return self
 
     def write(self, records: Iterable[dict[str, Any]]) -> int:
+        return self.write_lines(map(jsonl_line, records))
+
+    def write_lines(self, lines: Iterable[str]) -> int:
+        """Write records already encoded by :func:`jsonl_line`."""
         assert self._fh is not None
         n = 0
-        for record in records:
-            self._fh.write(clean(json.dumps(record, ensure_ascii=False)) + "\n")
+        for line in lines:
+            self._fh.write(line)
             n += 1
         self._fh.flush()
         return n
@@ -381,6 +391,11 @@ class ResumableOutput:
 
         if self.fmt == "parquet":
             _write_parquet(records(), self.out)
+        elif self.fmt == "jsonl" and not (self.resume and self.out.exists()):
+            # the partial file already holds the output's lines: copy, do not re-encode
+            with atomic_writer(self.out) as fh, open(self.partial, encoding="utf-8",
+                                                      newline="") as src:
+                shutil.copyfileobj(src, fh, 1 << 20)
         else:
             with atomic_writer(self.out) as fh:
                 _write(records(), fh, self.fmt)

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from pipeline.errors import PipelineError
-from pipeline.model.ngrams import CharIndex, WordIndex, join_terms, split_terms, tfidf
+from pipeline.model.ngrams import CharIndex, WordIndex, join_terms, split_terms
 from pipeline.text.preprocess import Sentence
 from pipeline.text.segments import Segments
 
@@ -146,10 +147,10 @@ class LinearScorer:
             if name == "cues":
                 # as CueCounts: log1p in the counts' own precision, then float64
                 X = np.log1p(np.asarray(segments.cues)).astype(np.float64)
+                f += X @ coef
             else:
                 counts = index.counts(segments.tokens if name == "words" else segments.texts)
-                X = tfidf(counts, self.arrays[f"{name}.idf"], block["sublinear"])
-            f += X @ coef
+                f += _unit_rows_product(counts, coef, block)
         with np.errstate(over="ignore"):  # exp(inf) = inf gives p = 0, as it should
             p = 1.0 / (1.0 + np.exp(self.arrays["a"] * f + self.arrays["b"]))
         label = self.arrays["label"]
@@ -170,6 +171,12 @@ class LinearScorer:
                 name, width = block["name"], int(block["width"])
                 part = coef[start:start + width] * float(block["weight"])
                 start += width
+                if name in ("words", "chars"):
+                    # tf-idf rows times coef = tf rows times (idf * coef), over the rows'
+                    # tf-idf norms: no weighted copy of the (large) sparse matrix
+                    idf = np.asarray(self.arrays[f"{name}.idf"], dtype=np.float64)
+                    part = idf[:, None] * part
+                    block = {**block, "idf2": idf * idf}
                 if name == "words":
                     index = WordIndex.from_arrays({k[6:]: v for k, v in self.arrays.items()
                                                    if k.startswith("words.")})
@@ -182,6 +189,21 @@ class LinearScorer:
                 blocks.append((name, index, part, block))
             self._blocks = blocks
         return self._blocks
+
+
+def _unit_rows_product(counts: sp.csr_matrix, coef_idf: np.ndarray,
+                       block: dict[str, Any]) -> np.ndarray:
+    """``tfidf(counts) @ coef`` (:func:`~pipeline.model.ngrams.tfidf`: (sublinear) tf,
+    idf, unit rows) computed as ``(tf @ (idf * coef)) / ||tf * idf||`` per row."""
+    tf = counts.astype(np.float64, copy=False)
+    if block["sublinear"]:
+        np.log(tf.data, tf.data)
+        tf.data += 1
+    product = tf @ coef_idf
+    square = sp.csr_matrix((tf.data * tf.data, tf.indices, tf.indptr), shape=tf.shape)
+    norms = np.sqrt(square @ block["idf2"])
+    norms[norms == 0] = 1.0
+    return product / norms[:, None]
 
 
 def _members(estimator: Any, width: int) -> list[tuple[np.ndarray, float, float, float]]:

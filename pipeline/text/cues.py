@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +160,27 @@ class CueMatcher:
                 low = tuple(w.lower() for w in form)
                 self._by_first.setdefault(low[0], []).append((low, j))
         self._set = [k.split(":", 1)[0] for k in self.keys]
+        # first word -> [(length, {whole term: label columns})]: one slice and one
+        # dictionary look-up per distinct term length at a candidate position
+        self._by_length: dict[str, list[tuple[int, dict[tuple[str, ...], list[int]]]]] = {}
+        for word, entries in self._by_first.items():
+            lengths: dict[int, dict[tuple[str, ...], list[int]]] = {}
+            for term, j in entries:
+                lengths.setdefault(len(term), {}).setdefault(term, []).append(j)
+            self._by_length[word] = sorted(lengths.items())
+        # a position can start a match only if its word is a one-word term, or it and
+        # the next word begin a longer one: tested for a whole batch with numpy
+        words = {w for entries in self._by_first.values() for term, _ in entries for w in term}
+        self._word_id = {w: i for i, w in enumerate(sorted(words))}
+        self._single = np.zeros(len(words) + 1, dtype=bool)  # last entry: unknown words
+        pairs = set()
+        for entries in self._by_first.values():
+            for term, _ in entries:
+                if len(term) == 1:
+                    self._single[self._word_id[term[0]]] = True
+                else:
+                    pairs.add(self._word_id[term[0]] * len(words) + self._word_id[term[1]])
+        self._pairs = np.array(sorted(pairs), dtype=np.int64)
 
     def term_forms(self, key: str) -> list[tuple[str, tuple[str, ...]]]:
         """``(term, normal form)`` of each of a label's terms, in the order they were given
@@ -167,27 +189,76 @@ class CueMatcher:
 
     def spans(self, tokens: Sequence[str]) -> list[tuple[int, int, int]]:
         """``(label column, start, end)`` of every counted match in a token sequence."""
-        if not tokens:
-            return []
-        low = [t.lower() for t in tokens]
-        found = []
-        for start, word in enumerate(low):
-            for term, j in self._by_first.get(word, ()):
-                end = start + len(term)
-                if end <= len(low) and tuple(low[start:end]) == term:
-                    found.append((j, start, end))
+        return self.spans_many([tokens]).get(0, [])
+
+    def spans_many(self, sequences: Sequence[Sequence[str]]
+                   ) -> dict[int, list[tuple[int, int, int]]]:
+        """:meth:`spans` of many token sequences at once: ``{row: spans}`` for the rows
+        with a match. A match never crosses from one sequence into the next.
+
+        The tokens of all rows are looked up in one pass (a dictionary look-up per
+        token in C); only positions where some term starts are compared in Python.
+        """
+        lengths = np.fromiter(map(len, sequences), dtype=np.int64, count=len(sequences))
+        low = list(map(str.lower, chain.from_iterable(sequences)))
+        n_words = len(self._word_id)
+        ids = np.fromiter(map(self._word_id.get, low, repeat(n_words)), dtype=np.int64,
+                          count=len(low))
+        ends = np.cumsum(lengths)
+        row_of = np.repeat(np.arange(len(sequences)), lengths)
+        can = self._single[ids]
+        if len(self._pairs) and len(ids) > 1:
+            inside = (row_of[1:] == row_of[:-1]) & (ids[:-1] < n_words) & (ids[1:] < n_words)
+            pair = np.zeros(len(ids), dtype=bool)
+            at = np.flatnonzero(inside)
+            keys = ids[at] * n_words + ids[at + 1]
+            hit = np.searchsorted(self._pairs, keys)
+            hit[hit >= len(self._pairs)] = 0
+            pair[at[self._pairs[hit] == keys]] = True
+            can |= pair
+        starts = np.flatnonzero(can)
+        if not len(starts):
+            return {}
+        rows = row_of[starts]
+        found: dict[int, list[tuple[int, int, int]]] = {}
+        for pos, row, row_end, row_len in zip(starts.tolist(), rows.tolist(),
+                                              ends[rows].tolist(), lengths[rows].tolist(),
+                                              strict=True):
+            offset = row_end - row_len
+            for size, terms in self._by_length[low[pos]]:
+                end = pos + size
+                if end > row_end:
+                    break  # lengths rise: no longer term fits in this row
+                for j in terms.get(tuple(low[pos:end]), ()):
+                    found.setdefault(row, []).append((j, pos - offset, end - offset))
+        return {row: self._outermost(spans) for row, spans in found.items()}
+
+    def _outermost(self, found: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+        """Sorted matches, without those inside a longer match of the same label set."""
         found.sort(key=lambda m: (m[1], m[2], m[0]))
         if len(found) < 2:
             return found
+        reach = -1
+        for _, start, end in found:
+            if start < reach:
+                break  # two matches overlap
+            reach = end
+        else:
+            return found  # no match lies inside another
         return [(j, start, end) for j, start, end in found
                 if not any(k != j and self._set[k] == self._set[j] and s <= start
                            and end <= e and e - s > end - start for k, s, e in found)]
 
     def counts(self, tokens: Sequence[str]) -> np.ndarray:
         """Matches per label (float32 vector, label-column order) in one token sequence."""
-        out = np.zeros(len(self.keys), dtype=np.float32)
-        for j, _, _ in self.spans(tokens):
-            out[j] += 1
+        return self.counts_many([tokens])[0]
+
+    def counts_many(self, sequences: Sequence[Sequence[str]]) -> np.ndarray:
+        """Matches per label (float32, one row per token sequence)."""
+        out = np.zeros((len(sequences), len(self.keys)), dtype=np.float32)
+        for row, spans in self.spans_many(sequences).items():
+            for j, _, _ in spans:
+                out[row, j] += 1
         return out
 
     def matches(self, tokens: Sequence[str]) -> dict[str, list[str]]:

@@ -57,18 +57,17 @@ class SegmentMaker:
     def sentences(self, texts: Sequence[str], sentences: Sequence[list[Sentence]]
                   ) -> tuple[Segments, np.ndarray]:
         """One segment per sentence, plus the index of the text each belongs to."""
-        seg_texts, seg_tokens, owners, rows = [], [], [], []
+        seg_texts, tokens, owners = [], [], []
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
             normal = normalize_text(text)  # once per text; per sentence only if it moved
             for s in sents:
                 seg_texts.append(normal.text[s.start:s.end] if normal.index is None
                                  else normalize_text(text[s.start:s.end]).text)
-                seg_tokens.append(" ".join(s.tokens))
-                owners.append(i)
-                rows.append(self.cue_matcher.counts(s.tokens))
-        cues = (np.vstack(rows) if rows
-                else np.zeros((0, len(self.cue_matcher.keys)), dtype=np.float32))
-        return Segments(seg_texts, seg_tokens, cues), np.array(owners, dtype=int)
+            tokens.extend(s.tokens for s in sents)
+            owners.extend([i] * len(sents))
+        cues = self.cue_matcher.counts_many(tokens)  # one pass over the whole batch
+        return (Segments(seg_texts, list(map(" ".join, tokens)), cues),
+                np.array(owners, dtype=int))
 
 
 def max_by_owner(scores: np.ndarray, owners: np.ndarray, n_owners: int) -> np.ndarray:

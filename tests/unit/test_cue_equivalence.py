@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
@@ -52,3 +53,27 @@ def test_same_matches_as_spacy_phrase_matcher_on_the_shipped_corpora():
             n += 1
             matched += bool(got)
     assert n > 10_000 and matched > 2_000  # the comparison covered real matches
+
+
+def test_counts_of_a_whole_batch_equal_counts_sentence_by_sentence():
+    """counts_many looks up every sentence of a batch in one pass: no match may cross
+    from one sentence into the next, and each row equals its sentence's own counts."""
+    config = load_config(ROOT / "configs" / "default.toml")
+    pre = Preprocessor(config.preprocess)
+    matcher = CueMatcher(read_cues(config.paths.cues, config), pre)
+    texts = [p.text for p in read_corpus([ROOT / "data" / "corpus"], config.label_sets)]
+    rows = [s.tokens for sentences in pre.stream(texts) for s in sentences]
+    # a term cut in two by a sentence edge: "dark" ends one row, "web" starts the next
+    rows += [("the", "dark"), ("web", "market"), (), ("dark", "web")]
+    many = matcher.counts_many(rows)
+    assert many.shape == (len(rows), len(matcher.keys)) and many.sum() > 1_000
+    for row, tokens in zip(many, rows, strict=True):
+        np.testing.assert_array_equal(row, _one_by_one(matcher, tokens))
+    assert many[-4:].sum() == many[-1].sum() > 0  # only the whole "dark web" matched
+
+
+def _one_by_one(matcher: CueMatcher, tokens) -> np.ndarray:
+    out = np.zeros(len(matcher.keys), dtype=np.float32)
+    for j, _, _ in matcher.spans(tokens):
+        out[j] += 1
+    return out
