@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -103,37 +104,49 @@ def predict_documents(model: TraffickingModel, documents: Iterable[Document],
                                        counts[i], needed[i])
 
 
+@lru_cache(maxsize=8)
+def _layout(label_sets: tuple) -> tuple[list[tuple[str, list[tuple[int, str]]]],
+                                        tuple[list[int], list[str], list[int], list[str]] | None]:
+    """Per label set, its (column, label) pairs; and the stage and technology columns
+    and labels of the same-sentence table (None without both sets). Computed once per
+    label layout, not per record."""
+    per_set, j = [], 0
+    for s in label_sets:
+        per_set.append((s.name, [(j + i, lab) for i, lab in enumerate(s.labels)]))
+        j += len(s.labels)
+    index = {(name, lab): col for name, cols in per_set for col, lab in cols}
+    sets = {s.name: s for s in label_sets}
+    if "stage" not in sets or "technology" not in sets:
+        return per_set, None
+    rows, cols = list(sets["stage"].labels), list(sets["technology"].labels)
+    return per_set, ([index[("stage", lab)] for lab in rows], rows,
+                     [index[("technology", lab)] for lab in cols], cols)
+
+
 def _per_set(model: TraffickingModel, values: np.ndarray, kind: type = float
              ) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {s.name: {} for s in model.config.label_sets}
-    for j, (s, lab) in enumerate(model.columns):
-        out[s][lab] = round(float(values[j]), 4) if kind is float else kind(values[j])
-    return out
+    per_set, _ = _layout(model.config.label_sets)
+    shown = ([round(v, 4) for v in np.asarray(values, dtype=float).tolist()]
+             if kind is float else [kind(v) for v in values])
+    return {name: {lab: shown[j] for j, lab in cols} for name, cols in per_set}
 
 
 def _label_lists(model: TraffickingModel, decided: np.ndarray) -> dict[str, list[str]]:
-    labels: dict[str, list[str]] = {s.name: [] for s in model.config.label_sets}
-    for j, (s, lab) in enumerate(model.columns):
-        if decided[j]:
-            labels[s].append(lab)
-    return labels
+    per_set, _ = _layout(model.config.label_sets)
+    return {name: [lab for j, lab in cols if decided[j]] for name, cols in per_set}
 
 
-def _same_sentence(model: TraffickingModel, decided: np.ndarray,
-                   rows: str = "stage", columns: str = "technology"
+def _same_sentence(model: TraffickingModel, decided: np.ndarray
                    ) -> dict[str, dict[str, int]] | None:
     """Per (stage, technology): how many sentences carry both labels (sentence labels)."""
-    names = {s.name for s in model.config.label_sets}
-    if rows not in names or columns not in names:
+    _, table = _layout(model.config.label_sets)
+    if table is None:
         return None
-    index = {col: j for j, col in enumerate(model.columns)}
-    row_labels = model.config.label_set(rows).labels
-    col_labels = model.config.label_set(columns).labels
-    a = decided[:, [index[(rows, lab)] for lab in row_labels]].astype(np.int64)
-    b = decided[:, [index[(columns, lab)] for lab in col_labels]].astype(np.int64)
-    both = a.T @ b  # sentences carrying each (row, column) pair
-    return {x: {y: int(both[i, k]) for k, y in enumerate(col_labels)}
-            for i, x in enumerate(row_labels)}
+    row_cols, row_labels, col_cols, col_labels = table
+    a = decided[:, row_cols].astype(np.int64)
+    b = decided[:, col_cols].astype(np.int64)
+    both = (a.T @ b).tolist()  # sentences carrying each (row, column) pair
+    return {x: dict(zip(col_labels, both[i], strict=True)) for i, x in enumerate(row_labels)}
 
 
 def error_record(model: TraffickingModel, doc: Document, level: str = "document"

@@ -167,7 +167,9 @@ class CharIndex:
 
     ``char_wb`` n-grams never cross word boundaries, so a text's n-grams are the union
     of its words': texts x word types (counts) times word types x n-grams, one sparse
-    product per batch.
+    product per batch. Every word seen gets a number and its n-gram indices are kept
+    in flat arrays, so a batch costs one dictionary look-up per word and numpy work;
+    only new words are taken apart in Python.
     """
 
     #: word types whose n-gram indices are cached at most (then the cache restarts)
@@ -176,32 +178,55 @@ class CharIndex:
     def __init__(self, vocabulary: Mapping[str, int], ngram_range: tuple[int, int]) -> None:
         self.vocabulary = vocabulary
         self.lo, self.hi = ngram_range
-        self._cache: dict[str, np.ndarray] = {}
+        self._clear()
+
+    def _clear(self) -> None:
+        self._ids: dict[str, int] = {}  # word -> its number
+        self._grams = np.zeros(1024, dtype=np.int64)  # n-gram indices of all words, flat
+        self._starts = np.zeros(1025, dtype=np.int64)  # word i: _grams[_starts[i]:_starts[i+1]]
+        self._used = 0  # entries of _grams in use
+
+    def _learn(self, words: list[str]) -> None:
+        """Number the new ``words`` and store their n-gram indices."""
+        vocabulary = self.vocabulary
+        found = [[vocabulary[g] for g in wb_ngrams(w, self.lo, self.hi) if g in vocabulary]
+                 for w in words]
+        sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        first = len(self._ids)
+        need_words, need_grams = first + len(words) + 1, self._used + int(sizes.sum())
+        if need_words > len(self._starts):
+            self._starts = np.resize(self._starts, max(need_words, 2 * len(self._starts)))
+        if need_grams > len(self._grams):
+            self._grams = np.resize(self._grams, max(need_grams, 2 * len(self._grams)))
+        self._grams[self._used:need_grams] = np.fromiter(
+            chain.from_iterable(found), dtype=np.int64, count=need_grams - self._used)
+        self._starts[first + 1:first + 1 + len(words)] = self._used + np.cumsum(sizes)
+        self._used = need_grams
+        self._ids.update(zip(words, range(first, first + len(words)), strict=True))
 
     def counts(self, texts: Sequence[str]) -> sp.csr_matrix:
         """Counts (texts x vocabulary) of the lower-cased texts' ``char_wb`` n-grams."""
-        if len(self._cache) > self.CACHE_WORDS:
-            self._cache.clear()
+        if len(self._ids) > self.CACHE_WORDS:
+            self._clear()
         splits = [t.lower().split() for t in texts]
         lengths = np.fromiter(map(len, splits), dtype=np.int64, count=len(splits))
         flat = list(chain.from_iterable(splits))
-        index = {w: i for i, w in enumerate(dict.fromkeys(flat))}
-        word_ids = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
-        cache, vocabulary = self._cache, self.vocabulary
-        grams = []
-        for word in index:
-            found = cache.get(word)
-            if found is None:
-                found = cache[word] = np.array(
-                    [vocabulary[g] for g in wb_ngrams(word, self.lo, self.hi)
-                     if g in vocabulary], dtype=np.int64)
-            grams.append(found)
-        by_text = sp.csr_matrix((np.ones(len(word_ids)), word_ids,
+        ids = np.fromiter(map(self._ids.get, flat, repeat(-1)), dtype=np.int64,
+                          count=len(flat))
+        new = np.flatnonzero(ids < 0)
+        if len(new):
+            self._learn(list(dict.fromkeys(flat[i] for i in new.tolist())))
+            ids[new] = np.fromiter(map(self._ids.__getitem__, (flat[i] for i in new.tolist())),
+                                   dtype=np.int64, count=len(new))
+        types, column = np.unique(ids, return_inverse=True)
+        by_text = sp.csr_matrix((np.ones(len(ids)), column.reshape(-1),
                                  np.concatenate(([0], np.cumsum(lengths)))),
-                                shape=(len(texts), len(index)))
-        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        by_type = sp.csr_matrix(
-            (np.ones(int(sizes.sum())), np.concatenate(grams) if grams else
-             np.zeros(0, dtype=np.int64), np.concatenate(([0], np.cumsum(sizes)))),
-            shape=(len(index), len(vocabulary)))
+                                shape=(len(texts), len(types)))
+        begin, end = self._starts[types], self._starts[types + 1]
+        sizes = end - begin
+        indptr = np.concatenate(([0], np.cumsum(sizes)))
+        # the n-gram indices of each word type of the batch, gathered in one step
+        gather = np.arange(int(indptr[-1])) - np.repeat(indptr[:-1] - begin, sizes)
+        by_type = sp.csr_matrix((np.ones(len(gather)), self._grams[gather], indptr),
+                                shape=(len(types), len(self.vocabulary)))
         return (by_text @ by_type).tocsr()  # a product: no duplicate entries
