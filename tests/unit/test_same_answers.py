@@ -110,3 +110,34 @@ def test_the_saved_table_of_needed_evidence_is_the_rule(model):
     np.testing.assert_array_equal(rule.needed(np.append(n, beyond)),
                                   computed.needed(np.append(n, beyond)))
     assert rule.needed(7).shape == (len(rule.thresholds),)
+
+
+@pytest.fixture(scope="module")
+def svm_model(tmp_path_factory):
+    """A model of the default configuration (calibrated linear SVMs, word and 2-5
+    character n-grams, cues), fitted on every third passage of the shipped train split
+    with 2 threshold folds (about 10 s), saved and loaded as predict loads it."""
+    from pipeline.config import load_config
+    from pipeline.corpus.read import read_corpus
+    from pipeline.model.persistence import save_model
+    from pipeline.model.train import fit_model
+    from tests.shipped import ROOT
+
+    config = load_config(ROOT / "configs" / "default.toml",
+                         overrides={"thresholds.cv_folds": 2, "paths.cache": ""})
+    assert config.model.classifier == "linear_svm" and config.features.char
+    passages = read_corpus([ROOT / "data" / "splits" / "train.jsonl"], config.label_sets)
+    fitted = fit_model(passages[::3], config)
+    out = save_model(fitted, tmp_path_factory.mktemp("svm") / "model")
+    return fitted, load_model(out, estimator=False)
+
+
+def test_fast_scores_equal_scikit_learn_for_the_default_svm_model(svm_model, texts):
+    fitted, fast = svm_model
+    scored = fast.score_sentences(texts)
+    former = fitted.estimator.predict_sentences(texts)  # the estimator's own pipeline
+    assert former.scores.shape == scored.scores.shape and len(former.scores) > 15_000
+    assert np.abs(former.scores - scored.scores).max() < 1e-6
+    want = fitted.estimator.rule_.document_labels(former.scores, former.owners, len(texts))
+    for got, expected in zip(fast.decide(scored), want, strict=True):
+        np.testing.assert_array_equal(got, expected)
