@@ -55,6 +55,10 @@ class SentenceScores:
 class LinearScorer:
     """Scores segments as the fitted pipeline does (see the module)."""
 
+    #: Segments scored at once (a 50 MB document has some 300,000 sentences): bounds
+    #: the memory of the n-gram count matrices; scores do not depend on it.
+    ROWS = 4096
+
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.arrays = arrays
         self.meta = json.loads(str(arrays["meta"]))
@@ -142,6 +146,9 @@ class LinearScorer:
         n = len(segments)
         if n == 0:
             return np.zeros((0, self.n_labels))
+        if n > self.ROWS:  # rows are independent: bound the n-gram matrices' memory
+            return np.vstack([self.score(segments.take(range(i, min(n, i + self.ROWS))))
+                              for i in range(0, n, self.ROWS)])
         f = np.tile(self.arrays["intercept"], (n, 1))
         for name, index, coef, block in self._blocks_ready():
             if name == "cues":

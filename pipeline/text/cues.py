@@ -253,12 +253,18 @@ class CueMatcher:
         """Matches per label (float32 vector, label-column order) in one token sequence."""
         return self.counts_many([tokens])[0]
 
+    #: Token sequences matched at once (their lower-cased tokens are copied): bounds
+    #: memory on a long document; counts do not depend on it.
+    ROWS = 4096
+
     def counts_many(self, sequences: Sequence[Sequence[str]]) -> np.ndarray:
         """Matches per label (float32, one row per token sequence)."""
         out = np.zeros((len(sequences), len(self.keys)), dtype=np.float32)
-        for row, spans in self.spans_many(sequences).items():
-            for j, _, _ in spans:
-                out[row, j] += 1
+        for first in range(0, len(sequences), self.ROWS):
+            chunk = sequences[first:first + self.ROWS]
+            for row, spans in self.spans_many(chunk).items():
+                for j, _, _ in spans:
+                    out[first + row, j] += 1
         return out
 
     def matches(self, tokens: Sequence[str]) -> dict[str, list[str]]:

@@ -57,22 +57,63 @@ def clean(text: str) -> str:
     return SURROGATE.sub("\ufffd", text)
 
 
+class Runs(NamedTuple):
+    """A compact map from positions of one text to positions of another.
+
+    Run ``r`` covers positions ``at[r]`` up to the next run. In a one-to-one run
+    (``span[r] < 0``) position ``i`` stands for the single character
+    ``origin[r] + i - at[r]``; in a cluster run every position stands for the whole
+    span ``origin[r]:span[r]`` (an accent composed with its letter). Memory grows with
+    the number of changes, not with the length of the text (a 50 MB document with one
+    zero-width joiner needs two runs, not 400 MB of offsets).
+    """
+
+    at: np.ndarray
+    origin: np.ndarray
+    span: np.ndarray
+
+    def _run(self, i: int) -> int:
+        return int(np.searchsorted(self.at, i, side="right")) - 1
+
+    def first(self, i: int) -> int:
+        """The first original character position ``i`` stands for."""
+        r = self._run(i)
+        return int(self.origin[r]) if self.span[r] >= 0 else int(self.origin[r] + i - self.at[r])
+
+    def last(self, i: int) -> int:
+        """The last original character position ``i`` stands for."""
+        r = self._run(i)
+        return (int(self.span[r]) - 1 if self.span[r] >= 0
+                else int(self.origin[r] + i - self.at[r]))
+
+
+def _runs(at: list[int], origin: list[int], span: list[int]) -> Runs:
+    return Runs(np.array(at, dtype=np.int64), np.array(origin, dtype=np.int64),
+                np.array(span, dtype=np.int64))
+
+
 class NormalText(NamedTuple):
     """A normalised text and, when characters were dropped or composed, where each of
-    its characters came from: ``text[i]`` stands for ``original[index[i]:ends[i]]``.
-    Both are None when offsets are unchanged."""
+    its characters came from: ``offsets`` maps positions of ``text`` back to the
+    original, through composed clusters and then dropped characters (each step a
+    :class:`Runs`, or None when it changed nothing). ``offsets`` is None when offsets
+    are unchanged."""
 
     text: str
-    index: np.ndarray | None
-    ends: np.ndarray | None = None
+    offsets: tuple[Runs | None, Runs | None] | None
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original text's span for ``text[start:end]`` (end exclusive)."""
-        if self.index is None:
+        if self.offsets is None:
             return start, end
+        composed, dropped = self.offsets
+        first = composed.first(start) if composed is not None else start
+        first = dropped.first(first) if dropped is not None else first
         if end <= start:
-            return int(self.index[start]), int(self.index[start])
-        return int(self.index[start]), int(self.ends[end - 1])
+            return first, first
+        last = composed.last(end - 1) if composed is not None else end - 1
+        last = dropped.last(last) if dropped is not None else last
+        return first, last + 1
 
 
 def normalize_text(text: str) -> NormalText:
@@ -88,44 +129,66 @@ def normalize_text(text: str) -> NormalText:
         text = SURROGATE.sub("\ufffd", text).translate(QUOTES)
     invisible = bool(needs_work) and INVISIBLE.search(text) is not None
     visible = INVISIBLE.sub("", text) if invisible else text
+    dropped = _dropped(text) if invisible else None
     if not unicodedata.is_normalized("NFC", visible):  # marks to compose (maybe across
-        return _composed(text)                          # a dropped invisible character)
+        out, composed = _composed(visible)            # a dropped invisible character)
+        return NormalText(out, (composed, dropped))
     if not invisible:
         return NormalText(text, None)
-    keep = np.ones(len(text) + 1, dtype=bool)
-    keep[[m.start() for m in INVISIBLE.finditer(text)]] = False
-    index = np.flatnonzero(keep)
-    return NormalText(INVISIBLE.sub("", text), index, index + 1)
+    return NormalText(visible, (None, dropped))
 
 
-def _composed(text: str) -> NormalText:
-    """Drop invisible characters, then NFC-compose cluster by cluster (a base character
-    and its marks), keeping where each output character came from. A cluster NFC leaves
-    alone maps character by character; a composed or expanded one maps every output
-    character to the whole cluster, so a span never cuts a mark from its base."""
-    visible = [i for i, c in enumerate(text) if not INVISIBLE.match(c)]
+def _dropped(text: str) -> Runs:
+    """Positions of ``text`` without its invisible characters, mapped back to ``text``."""
+    removed = np.array([m.start() for m in INVISIBLE.finditer(text)], dtype=np.int64)
+    # after the k-th dropped character (k from 0), visible position p - k is original p + 1
+    return Runs(np.concatenate(([0], removed - np.arange(len(removed)))),
+                np.concatenate(([0], removed + 1)), np.full(len(removed) + 1, -1))
+
+
+#: Characters of visible text composed at once; a text already in NFC is copied whole.
+_COMPOSE_CHUNK = 65_536
+
+
+def _composed(visible: str) -> tuple[str, Runs]:
+    """NFC-compose cluster by cluster (a base character and its marks), keeping where
+    each output character came from. A cluster NFC leaves alone maps character by
+    character; a composed or expanded one maps every output character to the whole
+    cluster, so a span never cuts a mark from its base. Chunks (cut before a base
+    character) that are already NFC are copied whole."""
     out: list[str] = []
-    index: list[int] = []
-    ends: list[int] = []
-    k = 0
-    while k < len(visible):
-        j = k + 1
-        while j < len(visible) and unicodedata.combining(text[visible[j]]):
+    at, origin, span = [0], [0], [-1]
+    o = k = 0
+    n = len(visible)
+
+    def same(o: int, k: int) -> None:  # output o is visible k, one to one, from here on
+        if span[-1] >= 0 or origin[-1] + (o - at[-1]) != k:
+            at.append(o), origin.append(k), span.append(-1)
+
+    while k < n:
+        j = min(n, k + _COMPOSE_CHUNK)
+        while j < n and unicodedata.combining(visible[j]):
             j += 1
-        positions = visible[k:j]
-        cluster = "".join(text[i] for i in positions)
-        piece = unicodedata.normalize("NFC", cluster)
-        out.append(piece)
-        if piece == cluster:
-            index.extend(positions)
-            ends.extend(i + 1 for i in positions)
-        else:
-            index.extend([positions[0]] * len(piece))
-            ends.extend([positions[-1] + 1] * len(piece))
-        k = j
-    index.append(len(text))
-    ends.append(len(text))
-    return NormalText("".join(out), np.array(index), np.array(ends))
+        chunk = visible[k:j]
+        if unicodedata.is_normalized("NFC", chunk):
+            same(o, k)
+            out.append(chunk)
+            o, k = o + len(chunk), j
+            continue
+        while k < j:
+            c = k + 1
+            while c < j and unicodedata.combining(visible[c]):
+                c += 1
+            cluster = visible[k:c]
+            piece = unicodedata.normalize("NFC", cluster)
+            if piece == cluster:
+                same(o, k)
+            else:
+                at.append(o), origin.append(k), span.append(c)
+            out.append(piece)
+            o, k = o + len(piece), c
+    same(o, n)  # the end of the text maps to the end
+    return "".join(out), _runs(at, origin, span)
 
 
 def keeps_identity(word: str) -> bool:

@@ -592,17 +592,19 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
 
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
-        docs = list(run((p[2] for p in pending), batch_size=batch_size))
-        split = (normalizer.batch(docs) if not normalizer.contextual
-                 else [normalizer.sentences(doc) for doc in docs])
-        for (idx, offset, _, normal), sentences in zip(pending, split, strict=True):
-            if offset:
-                sentences = [Sentence(s.start + offset, s.end + offset, s.tokens)
-                             for s in sentences]
-            if normal.index is not None:  # back to offsets into the text as given
-                sentences = [Sentence(*normal.original_span(s.start, s.end), s.tokens)
-                             for s in sentences]
-            results[idx].extend(sentences)
+        for group in _groups(pending):  # spaCy docs of at most BATCH_CHARS at a time
+            docs = list(run((p[2] for p in group), batch_size=batch_size))
+            split = (normalizer.batch(docs) if not normalizer.contextual
+                     else [normalizer.sentences(doc) for doc in docs])
+            del docs
+            for (idx, offset, _, normal), sentences in zip(group, split, strict=True):
+                if offset:
+                    sentences = [Sentence(s.start + offset, s.end + offset, s.tokens)
+                                 for s in sentences]
+                if normal.offsets is not None:  # back to offsets into the text as given
+                    sentences = [Sentence(*normal.original_span(s.start, s.end), s.tokens)
+                                 for s in sentences]
+                results[idx].extend(sentences)
         yield from results
 
     for text in texts:
@@ -615,6 +617,27 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
             pending, n_texts = [], 0
     if n_texts:
         yield from flush()
+
+
+#: Characters tokenised and split at once (a long document's pieces go one or a few at
+#: a time): bounds the memory of spaCy docs and token arrays; answers do not depend on it.
+BATCH_CHARS = 1_000_000
+
+
+def _groups(pending: list[tuple[int, int, str, NormalText]]
+            ) -> Iterator[list[tuple[int, int, str, NormalText]]]:
+    """Consecutive runs of ``pending`` pieces of at most :data:`BATCH_CHARS` characters
+    (a longer piece on its own)."""
+    group: list[tuple[int, int, str, NormalText]] = []
+    size = 0
+    for item in pending:
+        if group and size + len(item[2]) > BATCH_CHARS:
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += len(item[2])
+    if group:
+        yield group
 
 
 def _normalizer(nlp: Language) -> Normalizer:

@@ -61,7 +61,7 @@ class SegmentMaker:
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
             normal = normalize_text(text)  # once per text; per sentence only if it moved
             for s in sents:
-                seg_texts.append(normal.text[s.start:s.end] if normal.index is None
+                seg_texts.append(normal.text[s.start:s.end] if normal.offsets is None
                                  else normalize_text(text[s.start:s.end]).text)
             tokens.extend(s.tokens for s in sents)
             owners.extend([i] * len(sents))

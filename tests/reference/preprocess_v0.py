@@ -212,7 +212,7 @@ def stream(texts: Iterable[str], nlp: Language, batch_size: int,
             docs = list(nlp.pipe((p[2] for p in pending), batch_size=batch_size))
         for (idx, offset, _, normal), doc in zip(pending, docs, strict=True):
             sentences = normalizer.sentences(doc, offset)
-            if normal.index is not None:  # back to offsets into the text as given
+            if normal.offsets is not None:  # back to offsets into the text as given
                 sentences = [Sentence(*normal.original_span(s.start, s.end), s.tokens)
                              for s in sentences]
             results[idx].extend(sentences)

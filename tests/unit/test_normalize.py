@@ -95,7 +95,7 @@ def test_offset_map_points_into_the_original():
 def test_plain_text_is_returned_unchanged():
     text = "Nothing to do here, 5G or not."
     normal = normalize_text(text)
-    assert normal.text is text and normal.index is None
+    assert normal.text is text and normal.offsets is None
 
 
 def test_lone_surrogates_become_replacement_characters():

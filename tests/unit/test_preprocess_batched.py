@@ -76,3 +76,20 @@ def test_tokenizer_built_once_splits_as_the_former_one(texts, preprocessor):
         a = now(text).to_array([ORTH, IDX, SPACY])
         b = former(text).to_array([ORTH, IDX, SPACY])
         assert a.shape == b.shape and (a == b).all(), text[:200]
+
+
+def test_small_character_batches_do_not_change_the_sentences(texts, preprocessor,
+                                                             monkeypatch):
+    """Long documents are tokenised a few pieces at a time (memory): same sentences."""
+    import pipeline.text.preprocess as module
+
+    sample = [*texts[-len(EDGES) - 60:], " ".join(texts[:400])]
+    expected = _reference(sample, preprocessor)
+    monkeypatch.setattr(module, "BATCH_CHARS", 500)
+    assert list(_stream(sample, preprocessor.nlp, 64, 2_000)) == _reference_pieces_of(
+        sample, preprocessor, 2_000)
+    assert list(preprocessor.stream(sample)) == expected
+
+
+def _reference_pieces_of(texts, pre, max_chars):
+    return list(preprocess_v0.former_stream(texts, 64, max_chars, pre.settings.lang))

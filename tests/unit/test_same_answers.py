@@ -141,3 +141,14 @@ def test_fast_scores_equal_scikit_learn_for_the_default_svm_model(svm_model, tex
     want = fitted.estimator.rule_.document_labels(former.scores, former.owners, len(texts))
     for got, expected in zip(fast.decide(scored), want, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_scoring_in_row_chunks_gives_the_same_scores(model, texts, monkeypatch):
+    """A long document is scored a few thousand sentences at a time (memory)."""
+    from pipeline.model.scorer import LinearScorer
+
+    scored = model.score_sentences(texts[:400])
+    monkeypatch.setattr(LinearScorer, "ROWS", 7)
+    again = model.score_sentences(texts[:400])
+    assert len(scored.scores) > 7 * 3
+    np.testing.assert_array_equal(scored.scores, again.scores)
