@@ -470,7 +470,13 @@ class Normalizer:
 
 
 def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
-    """Cut a text into ``(offset, piece)`` pieces of at most ``max_chars`` for spaCy.
+    """Cut a text into ``(offset, piece)`` pieces of at most ``max_chars`` for spaCy
+    (:func:`piece_spans`)."""
+    return [(start, text[start:end]) for start, end in piece_spans(text, max_chars)]
+
+
+def piece_spans(text: str, max_chars: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of pieces of at most ``max_chars`` that together make ``text``.
 
     Each cut is made in the second half of the allowed length, at the last paragraph
     break there, else after the last sentence end (a sentence-final character, closing
@@ -479,13 +485,13 @@ def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
     classified as a sentence of its own.
     """
     if len(text) <= max_chars:
-        return [(0, text)]
+        return [(0, len(text))]
     from spacy.pipeline.sentencizer import Sentencizer
 
     finals = re.escape("".join(Sentencizer.default_punct_chars))
     boundaries = (PARAGRAPH, re.compile(f"[{finals}]+[\"'\u201d\u2019)\\]]*\\s"),
                   re.compile(r"\s"))
-    pieces = []
+    spans = []
     start = 0
     while start < len(text):
         end = min(start + max_chars, len(text))
@@ -497,9 +503,9 @@ def split_long(text: str, max_chars: int) -> list[tuple[int, str]]:
                 if cut is not None:
                     end = cut
                     break
-        pieces.append((start, text[start:end]))
+        spans.append((start, end))
         start = end
-    return pieces
+    return spans
 
 
 class Preprocessor:
@@ -581,8 +587,8 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     normalizer = _normalizer(nlp)
     # pieces are at most max_chars long: spaCy's own memory guard must admit them
     nlp.max_length = max(nlp.max_length, max_chars)
-    # (text number in batch, offset, piece, the normalised whole text)
-    pending: list[tuple[int, int, str, NormalText]] = []
+    # (text number in batch, piece start, piece end, the normalised whole text)
+    pending: list[tuple[int, int, int, NormalText]] = []
     n_texts = 0
 
     # the blank pipeline's lemmas and sentence starts depend on word types only: the
@@ -593,7 +599,7 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
     def flush() -> Iterator[list[Sentence]]:
         results: list[list[Sentence]] = [[] for _ in range(n_texts)]
         for group in _groups(pending):  # spaCy docs of at most BATCH_CHARS at a time
-            docs = list(run((p[2] for p in group), batch_size=batch_size))
+            docs = list(run((p[3].text[p[1]:p[2]] for p in group), batch_size=batch_size))
             split = (normalizer.batch(docs) if not normalizer.contextual
                      else [normalizer.sentences(doc) for doc in docs])
             del docs
@@ -609,8 +615,9 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
 
     for text in texts:
         normal = normalize_text(text)
-        pending.extend((n_texts, off, piece, normal)
-                       for off, piece in split_long(normal.text, max_chars))
+        # pieces as (start, end): sliced only when their group is tokenised
+        pending.extend((n_texts, start, end, normal)
+                       for start, end in piece_spans(normal.text, max_chars))
         n_texts += 1
         if len(pending) >= batch_size:
             yield from flush()
@@ -624,18 +631,18 @@ def _stream(texts: Iterable[str], nlp: Language, batch_size: int,
 BATCH_CHARS = 1_000_000
 
 
-def _groups(pending: list[tuple[int, int, str, NormalText]]
-            ) -> Iterator[list[tuple[int, int, str, NormalText]]]:
+def _groups(pending: list[tuple[int, int, int, NormalText]]
+            ) -> Iterator[list[tuple[int, int, int, NormalText]]]:
     """Consecutive runs of ``pending`` pieces of at most :data:`BATCH_CHARS` characters
     (a longer piece on its own)."""
-    group: list[tuple[int, int, str, NormalText]] = []
+    group: list[tuple[int, int, int, NormalText]] = []
     size = 0
     for item in pending:
-        if group and size + len(item[2]) > BATCH_CHARS:
+        if group and size + item[2] - item[1] > BATCH_CHARS:
             yield group
             group, size = [], 0
         group.append(item)
-        size += len(item[2])
+        size += item[2] - item[1]
     if group:
         yield group
 

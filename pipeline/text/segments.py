@@ -59,10 +59,9 @@ class SegmentMaker:
         """One segment per sentence, plus the index of the text each belongs to."""
         seg_texts, tokens, owners = [], [], []
         for i, (text, sents) in enumerate(zip(texts, sentences, strict=True)):
-            normal = normalize_text(text)  # once per text; per sentence only if it moved
-            for s in sents:
-                seg_texts.append(normal.text[s.start:s.end] if normal.offsets is None
-                                 else normalize_text(text[s.start:s.end]).text)
+            # each sentence normalised on its own: the same text as slicing the
+            # normalised document (the changes are local), without a copy of the document
+            seg_texts.extend(normalize_text(text[s.start:s.end]).text for s in sents)
             tokens.extend(s.tokens for s in sents)
             owners.extend([i] * len(sents))
         cues = self.cue_matcher.counts_many(tokens)  # one pass over the whole batch
