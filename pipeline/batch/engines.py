@@ -11,6 +11,7 @@ import multiprocessing.connection
 import os
 import tempfile
 import threading
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -86,6 +87,20 @@ def _ordered(submit, batches: Iterable[Batch], in_flight: int) -> Iterator[Encod
         yield pending.popleft().result()
 
 
+def usable_jobs(n_jobs: int) -> int:
+    """``n_jobs`` local workers, at most one per usable core (more only compete for the
+    same cores and memory; thousands would exhaust the machine): warns when capped."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    if n_jobs > cores:
+        warnings.warn(f"--n-jobs {n_jobs}: this machine has {cores} usable cores; "
+                      f"using {cores} workers", stacklevel=2)
+        return cores
+    return n_jobs
+
+
 def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir: Path,
                 options: PredictOptions) -> Iterator[Encoded]:
     """Records per batch, in order, from the engine the options name."""
@@ -95,13 +110,14 @@ def run_batches(batches: Iterable[Batch], *, model: TraffickingModel, model_dir:
         for batch in batches:
             yield classify_batch(model, batch, options)
     else:
+        n_jobs = usable_jobs(options.n_jobs)
         # with the fork start method, workers start with the parent's loaded model and
         # warm spaCy pipeline (shared pages) instead of loading their own
         _WORKER_MODELS["local"] = model.prepare()
-        with ProcessPoolExecutor(options.n_jobs, initializer=_init_worker,
+        with ProcessPoolExecutor(n_jobs, initializer=_init_worker,
                                  initargs=(str(model_dir),)) as pool:
             yield from _ordered(lambda b: pool.submit(_local_worker, b, options),
-                                batches, 2 * options.n_jobs)
+                                batches, 2 * n_jobs)
 
 
 def _run_dask(batches: Iterable[Batch], model_dir: Path, options: PredictOptions

@@ -121,9 +121,17 @@ def run_predict(inputs: list[str], model: TraffickingModel, model_dir: Path,
             yield encoded
 
     if out is None:
-        for encoded in classify(docs):
-            sys.stdout.writelines(encoded.lines)
-        sys.stdout.flush()
+        if sys.stdout is None:
+            raise PipelineError("stdout is closed: give --out FILE")
+        try:
+            for encoded in classify(docs):
+                sys.stdout.writelines(encoded.lines)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # a reader that stopped early (| head): handled by the CLI
+        except OSError as err:
+            raise PipelineError(f"stdout: cannot write ({err.strerror or err}); give "
+                                "--out FILE") from None
     else:
         with ResumableOutput(out, resume=resume) as sink:  # locked: one run per output
             done = sink.done()

@@ -42,6 +42,6 @@ def main() -> None:
     atexit._run_exitfuncs()  # multiprocessing and logging clean-ups, as at normal exit
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing to add
-            stream.flush()
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed: nothing
+            stream.flush()                                              # more to write
     os._exit(code)

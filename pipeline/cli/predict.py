@@ -70,7 +70,7 @@ def predict(
 
 def _progress(items, quiet: bool):
     """Wrap an iterator with a progress display on stderr when it is a terminal."""
-    if quiet or not sys.stderr.isatty():
+    if quiet or sys.stderr is None or not sys.stderr.isatty():
         yield from items
         return
     from rich.console import Console

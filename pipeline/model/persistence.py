@@ -326,6 +326,12 @@ def _load_estimator(model: TraffickingModel, path: Path) -> Any:
     _same_as_card(model.card, sealed, card_path, MODEL_FILE)
     _, thresholds, cues = _read_card(sealed, card_path)
     _check_estimator(model, estimator, model_path, thresholds, cues)
+    probe = _probe(model.scorer)  # the scorer must give the estimator's scores
+    try:
+        model.scorer.check(estimator.score_segments(probe), probe)
+    except PipelineError:
+        raise PipelineError(f"{path / SCORER_FILE}: gives other scores than {MODEL_FILE}; "
+                            "retrain or restore the model") from None
     return estimator
 
 
@@ -348,7 +354,8 @@ def _same_as_card(card: dict[str, Any], sealed: dict[str, Any], card_path: Path,
 
 def _sealed_in_scorer(scorer: LinearScorer, scorer_path: Path) -> dict[str, Any]:
     try:
-        if int(scorer.arrays["format"]) != SEALED_FORMAT:
+        stamp = scorer.arrays["format"]
+        if stamp.shape != () or stamp.dtype.kind not in "iu" or int(stamp) != SEALED_FORMAT:
             raise PipelineError(f"{scorer_path}: saved by another trafficlens version; "
                                 "retrain it with `trafficlens train`")
         return _sealed({"sealed": str(scorer.arrays["sealed"])}, scorer_path)
@@ -507,6 +514,9 @@ def check_versions(trained: dict[str, str], path: Path, *, estimator: bool = Tru
     scorer is used); warn for spaCy, whose tokenizer may split text differently."""
     from importlib.metadata import version
 
+    if not isinstance(trained, dict):
+        raise PipelineError(f"{path}: corrupt model card (versions: expected a mapping, got "
+                            f"{type(trained).__name__})")
     have = trained.get("scikit-learn")
     if estimator and have and _minor(have) != _minor(version("scikit-learn")):
         raise PipelineError(

@@ -123,13 +123,100 @@ class LinearScorer:
     @classmethod
     def load(cls, path: Path) -> LinearScorer:
         """Read a file :meth:`save` wrote; a damaged one is a :class:`PipelineError`."""
+        import zipfile
+
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-            return cls(arrays)
-        except (OSError, ValueError, KeyError, TypeError, EOFError) as err:
-            raise PipelineError(f"{path}: cannot load the scorer ({type(err).__name__}: "
-                                f"{err}); retrain or restore the model") from None
+            scorer = cls(arrays)
+            problem = scorer.problem()
+        except (OSError, ValueError, KeyError, TypeError, EOFError, AttributeError,
+                zipfile.BadZipFile) as err:
+            problem = f"{type(err).__name__}: {err}"
+        if problem:
+            raise PipelineError(f"{path}: cannot load the scorer ({problem}); retrain or "
+                                "restore the model")
+        return scorer
+
+    def problem(self) -> str:
+        """What is wrong with the arrays (shapes, types, ranges, settings), or ""; a
+        hand-edited file must fail here, not as a traceback or a runaway loop later."""
+        a, meta, n = self.arrays, self.meta, self.n_labels
+        blocks = meta.get("blocks")
+        if not isinstance(blocks, list) or not blocks or n < 1:
+            return "meta: no feature blocks or labels"
+        width = 0
+        for block in blocks:
+            name, w = block.get("name"), block.get("width")
+            if name not in ("words", "chars", "cues") or not _count(w):
+                return f"meta: bad feature block {block!r}"
+            width += w
+            if name == "cues":
+                continue
+            span = block.get("range")
+            if not (isinstance(span, list) and len(span) == 2 and _count(span[0]) and
+                    _count(span[1]) and span[0] <= span[1] <= 20):
+                return f"meta: {name} n-gram range {span!r}"
+            idf = a.get(f"{name}.idf")
+            if not _floats(idf, (w,)) or (idf <= 0).any():
+                return f"{name}.idf: expected {w} positive numbers"
+        members = a.get("label")
+        if members is None or members.ndim != 1 or members.dtype.kind not in "iu" or \
+                not len(members) or set(np.unique(members).tolist()) != set(range(n)):
+            return "label: expected the label column of each linear model"
+        m = len(members)
+        if not _floats(a.get("coef"), (width, m)):
+            return f"coef: expected a {width} x {m} array of numbers"
+        for key in ("intercept", "a"):
+            if not _floats(a.get(key), (m,)):
+                return f"{key}: expected {m} numbers"
+        b = a.get("b")
+        if b is None or b.shape != (m,) or b.dtype.kind != "f" or np.isnan(b).any():
+            return f"b: expected {m} numbers"
+        for block in blocks:
+            if block["name"] == "chars" and len(split_terms(a.get("chars.terms", np.zeros(
+                    0, np.uint8)))) != block["width"]:
+                return "chars.terms: not one term per character n-gram column"
+            if block["name"] != "words":
+                continue
+            shape = a.get("words.shape")
+            size = int(shape[2]) if shape is not None and shape.shape == (4,) else -1
+            hi = block["range"][1]
+            if size != block["width"] or list(shape[:2]) != block["range"]:
+                return "words.shape: does not match the word n-gram block"
+            for k in range(1, hi + 1):
+                keys, values = a.get(f"words.keys{k}"), a.get(f"words.values{k}")
+                if keys is None or values is None or keys.shape != values.shape or \
+                        keys.ndim != 1 or values.dtype.kind not in "iu" or \
+                        (len(values) and (values.min() < -1 or values.max() >= size)):
+                    return f"words.keys{k}/values{k}: damaged word n-gram table"
+        p = meta.get("preprocess")
+        if not isinstance(p, dict) or not all(_count(p.get(k)) for k in
+                                               ("batch_size", "cache_chunk", "max_chars")):
+            return "meta: preprocess settings must be counts of at least 1"
+        if not isinstance(meta.get("cue_terms"), dict):
+            return "meta: no cue terms"
+        d = meta.get("decisions")
+        try:
+            bands = [int(x) for x in d["length_bands"]]
+            rows = len(bands) + 1
+            thresholds = np.asarray(d["thresholds"], dtype=float)
+            evidence = np.asarray(d["evidence"], dtype=float)
+            null_rate = np.asarray(d["null_rate"], dtype=float)
+            false_alarm = float(d["false_alarm"])
+        except (TypeError, KeyError, ValueError):
+            return "meta: damaged decision rule"
+        if thresholds.shape != (n,) or evidence.shape != (rows, n) or \
+                null_rate.shape != (rows, n) or not 0 < false_alarm < 1 or any(
+                    not np.isfinite(x).all() or (x < 0).any() or (x > 1).any()
+                    for x in (thresholds, evidence, null_rate)):
+            return "meta: decision rule numbers out of shape or range"
+        table = a.get("needed_table")
+        if table is not None and (table.ndim != 2 or table.shape[1] != n or
+                                  table.dtype.kind not in "iu" or not len(table) or
+                                  (table < 1).any()):
+            return "needed_table: expected whole numbers >= 1, one column per label"
+        return ""
 
     def check(self, expected: np.ndarray, segments: Segments) -> None:
         """Refuse to save a scorer that does not give scikit-learn's scores."""
@@ -196,6 +283,17 @@ class LinearScorer:
                 blocks.append((name, index, part, block))
             self._blocks = blocks
         return self._blocks
+
+
+def _count(value: object) -> bool:
+    """A whole number of at least 1 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _floats(array: np.ndarray | None, shape: tuple[int, ...]) -> bool:
+    """A finite floating-point array of ``shape``."""
+    return (array is not None and array.shape == shape and array.dtype.kind == "f"
+            and bool(np.isfinite(array).all()))
 
 
 def _unit_rows_product(counts: sp.csr_matrix, coef_idf: np.ndarray,

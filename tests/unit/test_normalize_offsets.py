@@ -13,9 +13,9 @@ from tests.shipped import shipped_texts
 
 #: Letters, combining marks (in and out of canonical order), invisible characters,
 #: quotes, Hangul jamo, singletons (U+212B) and a lone surrogate.
-ALPHABET = list("ae iou\n.") + ["\u0301", "\u0308", "\u0323", "\u0327", "\u200b", "\u200d",
-                                 "\u00ad", "\ufeff", "\u2019", "\u201c", "\u1100", "\u1161",
-                                 "\u212b", "\u00e9", "\ud800", "\u202e"]
+ALPHABET = [*"ae iou\n.", "\u0301", "\u0308", "\u0323", "\u0327", "\u200b", "\u200d",
+            "\u00ad", "\ufeff", "\u2019", "\u201c", "\u1100", "\u1161", "\u212b", "\u00e9",
+            "\ud800", "\u202e"]
 
 
 def _same(text: str) -> None:
