@@ -286,6 +286,9 @@ def load_model(path: Path, *, expect: Config | None = None,
     if SCORER_FILE not in files:
         raise PipelineError(f"{path}: saved by an older trafficlens (before the fast "
                             "scorer); retrain it with `trafficlens train`")
+    if scorer_path.is_dir():
+        raise PipelineError(f"{scorer_path}: a directory, not the scorer file; restore the "
+                            "model or retrain it")
     if not scorer_path.is_file():
         raise PipelineError(f"{scorer_path}: scorer file missing")
     if sha256_file(scorer_path) != files[SCORER_FILE]:

@@ -245,3 +245,12 @@ def test_a_closed_stderr_still_writes_the_output(model_dir, tmp_path):
                           f"--out {out} 2>&-", shell=True, timeout=300)
     assert done.returncode == 0
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_a_scorer_that_is_a_directory_is_named_as_such(model_dir, tmp_path):
+    dst = tmp_path / "m"
+    shutil.copytree(model_dir, dst)
+    (dst / SCORER_FILE).unlink()
+    (dst / SCORER_FILE).mkdir()
+    with pytest.raises(PipelineError, match="a directory, not the scorer file"):
+        load_model(dst, estimator=False)
