@@ -236,7 +236,8 @@ def save_model(model: TraffickingModel, out: Path, *, force: bool = False) -> Pa
         sio.dump({"format": SEALED_FORMAT, "estimator": model.estimator,
                   "sealed": sealed_json}, tmp / MODEL_FILE)
         scorer = model.estimator.scorer()
-        scorer.check(model.estimator.score_segments(_probe(scorer)), _probe(scorer))
+        probe = _probe(scorer)
+        scorer.check(model.estimator.score_segments(probe), probe)
         scorer.arrays["sealed"] = np.array(sealed_json)
         scorer.arrays["format"] = np.array(SEALED_FORMAT)
         scorer.save(tmp / SCORER_FILE)
