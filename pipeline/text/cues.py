@@ -146,9 +146,9 @@ class CueMatcher:
         self.keys = list(cues)
         self.terms: dict[str, list[tuple[str, ...]]] = {}  # distinct normal forms, sorted
         self._forms: dict[str, list[tuple[str, tuple[str, ...]]]] = {}  # (term, normal form)
-        # first word (lower-cased) -> (whole term lower-cased, label column): a phrase
-        # match is a dictionary lookup per token, no spaCy Doc per sentence
-        self._by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        # first word (lower-cased) -> (whole term lower-cased, label column), from which
+        # the look-up tables below are built
+        by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
         given = [t for terms in cues.values() for t in terms if t.strip()]
         normal = dict(zip(given, preprocessor.tokens_of(given), strict=True))  # one batch
         for j, (key, terms) in enumerate(cues.items()):
@@ -158,23 +158,23 @@ class CueMatcher:
             self.terms[key] = normed
             for form in normed:
                 low = tuple(w.lower() for w in form)
-                self._by_first.setdefault(low[0], []).append((low, j))
+                by_first.setdefault(low[0], []).append((low, j))
         self._set = [k.split(":", 1)[0] for k in self.keys]
         # first word -> [(length, {whole term: label columns})]: one slice and one
         # dictionary look-up per distinct term length at a candidate position
         self._by_length: dict[str, list[tuple[int, dict[tuple[str, ...], list[int]]]]] = {}
-        for word, entries in self._by_first.items():
+        for word, entries in by_first.items():
             lengths: dict[int, dict[tuple[str, ...], list[int]]] = {}
             for term, j in entries:
                 lengths.setdefault(len(term), {}).setdefault(term, []).append(j)
             self._by_length[word] = sorted(lengths.items())
         # a position can start a match only if its word is a one-word term, or it and
         # the next word begin a longer one: tested for a whole batch with numpy
-        words = {w for entries in self._by_first.values() for term, _ in entries for w in term}
+        words = {w for entries in by_first.values() for term, _ in entries for w in term}
         self._word_id = {w: i for i, w in enumerate(sorted(words))}
         self._single = np.zeros(len(words) + 1, dtype=bool)  # last entry: unknown words
         pairs = set()
-        for entries in self._by_first.values():
+        for entries in by_first.values():
             for term, _ in entries:
                 if len(term) == 1:
                     self._single[self._word_id[term[0]]] = True
