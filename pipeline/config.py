@@ -108,6 +108,21 @@ class Report:
 
 
 @dataclass(frozen=True)
+class Pii:
+    """What ``--mask-pii`` masks (:mod:`pipeline.text.pii`): the kinds of personal data,
+    names to add to the built-in lists and capitalised words never to take for names,
+    an installed spaCy pipeline whose PERSON entities count too ("" = patterns only),
+    and how many digits a phone number has."""
+
+    kinds: tuple[str, ...] = ("EMAIL", "URL", "WALLET", "IBAN", "CARD", "PHONE", "HANDLE",
+                              "NAME")
+    names: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
+    ner_model: str = ""
+    phone_digits: tuple[int, ...] = (7, 15)
+
+
+@dataclass(frozen=True)
 class DataChecks:
     """What ``trafficlens data check`` requires of a corpus (a minimum of 0 or an empty
     table is not checked) and how ``trafficlens data split`` splits it."""
@@ -161,6 +176,7 @@ class Config:
     data: DataChecks = field(default_factory=DataChecks)
     documents: DocumentChecks = field(default_factory=DocumentChecks)
     report: Report = field(default_factory=Report)
+    pii: Pii = field(default_factory=Pii)
     gates: dict[str, dict[str, float]] = field(default_factory=dict)
     source: Path | None = None
 
@@ -322,7 +338,8 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> Config:
     sections = {"paths": Paths, "preprocess": Preprocess, "features": Features,
                 "model": Model, "thresholds": Thresholds, "decision": Decision,
                 "predict": Predict,
-                "data": DataChecks, "documents": DocumentChecks, "report": Report}
+                "data": DataChecks, "documents": DocumentChecks, "report": Report,
+                "pii": Pii}
     for section, cls in sections.items():
         kwargs[section] = _section(name, section, cls, raw.pop(section, {}))
     kwargs["gates"] = _gates(name, raw.pop("gates", {}))
@@ -394,7 +411,7 @@ def _coerce(name: str, key: str, value: Any, default: Any, optional: bool = Fals
             return tuple(Path(v).expanduser() for v in value)
         if key.endswith("_range") and len(value) != 2:
             raise PipelineError(f"{name}: {key}: expected [min, max], got {value!r}")
-        return tuple(_typed(name, key, v, type(default[0])) for v in value)
+        return tuple(_typed(name, key, v, type(default[0]) if default else str) for v in value)
     if key == "model.class_weight":
         if value not in ("balanced", "none", "", None):
             raise PipelineError(f"{name}: {key}: expected \"balanced\" or \"none\"")
@@ -468,6 +485,16 @@ def _validate(name: str, cfg: Config) -> None:
     for key, value in positive.items():
         if value < 1:
             raise PipelineError(f"{name}: {key}: must be >= 1, got {value}")
+    p = cfg.pii
+    from pipeline.text.pii import KINDS
+
+    unknown = sorted(set(p.kinds) - set(KINDS))
+    if unknown:
+        raise PipelineError(f"{name}: pii.kinds: unknown kind(s) {', '.join(unknown)} "
+                            f"(known: {', '.join(KINDS)})")
+    if len(p.phone_digits) != 2 or not 1 <= p.phone_digits[0] <= p.phone_digits[1]:
+        raise PipelineError(f"{name}: pii.phone_digits: expected [fewest, most] with "
+                            f"1 <= fewest <= most, got {list(p.phone_digits)}")
     if cfg.predict.evidence_per_label < 0:
         raise PipelineError(f"{name}: predict.evidence_per_label: must be >= 0")
     for key, share in (("data", cfg.data.test_size), ("documents", cfg.documents.test_size)):

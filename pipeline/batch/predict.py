@@ -4,6 +4,8 @@ A document's score for a label is its best sentence's score; its labels follow t
 document rule of :mod:`pipeline.model.thresholds` (enough evidence sentences for its
 length). Each record counts, per label, the document's evidence sentences and the
 number it needed, and quotes the best of them with character offsets into the text.
+With ``mask`` set, quoted text has its personal data replaced (:mod:`pipeline.text.pii`)
+after the labels are decided; offsets still point into the original text.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pipeline.errors import PipelineError
 from pipeline.io.inputs import Document
 from pipeline.io.outputs import jsonl_line
 from pipeline.model.persistence import TraffickingModel
+from pipeline.text.pii import PiiMasker
 from pipeline.text.preprocess import Sentence
 
 LEVELS = ("document", "sentence")
@@ -30,7 +33,8 @@ ENGINES = ("local", "dask")
 class PredictOptions:
     """How a ``predict`` run classifies: one record per document or per sentence, how
     many evidence sentences to quote (None: the model's config), documents per batch,
-    and where batches run (``local`` processes or a ``dask`` cluster)."""
+    where batches run (``local`` processes or a ``dask`` cluster), and what personal
+    data to mask in quoted text (a config's ``[pii]`` settings; None: no masking)."""
 
     level: str = "document"
     evidence: int | None = None
@@ -38,6 +42,7 @@ class PredictOptions:
     engine: str = "local"
     n_jobs: int = 1
     scheduler: str | None = None
+    mask: Any = None  # pipeline.config.Pii
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -85,6 +90,7 @@ def predict_documents(model: TraffickingModel, documents: Iterable[Document],
     """Yield output records, in input order: one per document (or per sentence)."""
     k = model.config.predict.evidence_per_label if options.evidence is None else options.evidence
     rule = model.decisions
+    masker = None if options.mask is None else masker_for(options.mask)
     for batch in batches(documents, options.batch_docs):
         ok = [d for d in batch if d.error is None]
         scored = model.score_sentences([d.text or "" for d in ok])
@@ -98,10 +104,23 @@ def predict_documents(model: TraffickingModel, documents: Iterable[Document],
             sents, sent_scores = scored.sentences[i], scored.of(i)
             if options.level == "sentence":
                 yield from _sentence_records(model, doc, sents, sent_scores,
-                                             rule.sentence_labels(sent_scores))
+                                             rule.sentence_labels(sent_scores), masker)
             else:
                 yield _document_record(model, doc, sents, sent_scores, k, labels[i],
-                                       counts[i], needed[i])
+                                       counts[i], needed[i], masker)
+
+
+@lru_cache(maxsize=4)
+def masker_for(settings: Any) -> PiiMasker:
+    """One masker per ``[pii]`` settings and process (its spaCy objects load once)."""
+    return PiiMasker.from_config(settings)
+
+
+def _quoted(text: str, spans: list[tuple[int, int]], masker: PiiMasker | None) -> list[str]:
+    """The text of each ``(start, end)`` of a document, masked when ``masker`` is set."""
+    if masker is None:
+        return [text[a:b] for a, b in spans]
+    return masker.mask_spans(text, spans)
 
 
 @lru_cache(maxsize=8)
@@ -170,23 +189,27 @@ def error_record(model: TraffickingModel, doc: Document, level: str = "document"
 
 def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentence],
                      sent_scores: np.ndarray, k: int, decided: np.ndarray,
-                     counts: np.ndarray, needed: np.ndarray) -> dict[str, Any]:
+                     counts: np.ndarray, needed: np.ndarray,
+                     masker: PiiMasker | None = None) -> dict[str, Any]:
     rule = model.decisions
     n = len(model.columns)
     doc_scores = sent_scores.max(axis=0) if len(sents) else np.zeros(n)
     evidence_mask = rule.evidence_mask(sent_scores, len(sents))
     evidence: dict[str, dict[str, list[dict[str, Any]]]] = {s.name: {} for s in
                                                              model.config.label_sets}
-    text = doc.text or ""
+    quoted: list[tuple[str, str, int, float]] = []  # set, label, sentence, score
     for j, (s, lab) in enumerate(model.columns):
         if not decided[j]:
             continue
+        evidence[s][lab] = []
         order = np.argsort(-sent_scores[:, j], kind="stable")[:k]
-        evidence[s][lab] = [
-            {"text": text[sents[i].start:sents[i].end], "score": round(float(sent_scores[i, j]), 4),
-             "start": sents[i].start, "end": sents[i].end}
-            for i in order if evidence_mask[i, j]
-        ]
+        quoted += [(s, lab, int(i), round(float(sent_scores[i, j]), 4))
+                   for i in order if evidence_mask[i, j]]
+    texts = _quoted(doc.text or "", [(sents[i].start, sents[i].end) for *_, i, _ in quoted],
+                    masker)
+    for (s, lab, i, score), quote in zip(quoted, texts, strict=True):
+        evidence[s][lab].append({"text": quote, "score": score, "start": sents[i].start,
+                                 "end": sents[i].end})
     record = {"id": doc.id, "source": doc.source, "n_sentences": len(sents),
               "labels": _label_lists(model, decided), "scores": _per_set(model, doc_scores),
               "evidence_sentences": _per_set(model, counts, int),
@@ -200,15 +223,17 @@ def _document_record(model: TraffickingModel, doc: Document, sents: list[Sentenc
 
 
 def _sentence_records(model: TraffickingModel, doc: Document, sents: list[Sentence],
-                      sent_scores: np.ndarray, decided: np.ndarray) -> Iterator[dict[str, Any]]:
+                      sent_scores: np.ndarray, decided: np.ndarray,
+                      masker: PiiMasker | None = None) -> Iterator[dict[str, Any]]:
     if not sents:  # still one record, so the document is not lost
         record = error_record(model, doc, "sentence")
         record["error"] = "no sentence with words in this document"
         yield record
         return
-    text = doc.text or ""
-    for n, (sent, row, labels) in enumerate(zip(sents, sent_scores, decided, strict=True), 1):
+    texts = _quoted(doc.text or "", [(sent.start, sent.end) for sent in sents], masker)
+    for n, (sent, row, labels, quote) in enumerate(
+            zip(sents, sent_scores, decided, texts, strict=True), 1):
         yield {"id": f"{doc.id}#{n}", "doc_id": doc.id, "source": doc.source, "sentence": n,
-               "start": sent.start, "end": sent.end, "text": text[sent.start:sent.end],
+               "start": sent.start, "end": sent.end, "text": quote,
                "labels": _label_lists(model, labels), "scores": _per_set(model, row),
                "error": None}

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +31,23 @@ app.add_typer(data_app, name="data")
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 CONFIG_HELP = ("Default: configs/default.toml of the working directory, else that of "
                "this checkout.")
+
+
+MASK_HELP = ("Replace phone numbers, e-mails, URLs, handles, IBANs, card numbers, wallet "
+             "addresses and names in every output text with [PHONE], [EMAIL], ... "
+             "(after classification: labels do not change; ids and file names are kept).")
+
+
+def pii_settings(path: Path | None) -> Any:
+    """The ``[pii]`` settings of ``--mask-pii``: the run config's, else the defaults; the
+    masker is built here, so a bad setting fails before any work starts."""
+    from pipeline.config import Pii
+    from pipeline.text.pii import PiiMasker
+
+    cfg = run_config(path, optional=True)
+    settings = cfg.pii if cfg is not None else Pii()
+    PiiMasker.from_config(settings).load()
+    return settings
 
 
 def default_config() -> Path | None:

@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import CONFIG_HELP, OVERRIDES, _say, app, run_config, user_errors
+from pipeline.cli.app import (
+    CONFIG_HELP,
+    MASK_HELP,
+    OVERRIDES,
+    _say,
+    app,
+    run_config,
+    user_errors,
+)
 
 
 @app.command(context_settings=OVERRIDES)
@@ -66,6 +74,8 @@ def evaluate(
         help="An earlier metrics.json: report the change per label, mark drops.")] = None,
     gate: Annotated[bool, typer.Option(
         help="Exit 1 when a figure is below the config's \\[gates].")] = False,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=MASK_HELP + " The config's "
+                                           "\\[pii] section says what is masked.")] = False,
 ) -> None:
     """Evaluate a model on annotated passages, with baselines, plots and errors.
 
@@ -85,6 +95,7 @@ def evaluate(
     from pipeline.evaluation.report import summary_table, write_reports
     from pipeline.io.outputs import check_writable_dir, write_text
     from pipeline.model.persistence import load_model
+    from pipeline.text.pii import PiiMasker
 
     with user_errors():
         check_writable_dir(report_dir, "--report-dir")
@@ -102,13 +113,14 @@ def evaluate(
             typer.echo(table)
             typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
             return
+        masker = PiiMasker.from_config(cfg.pii).load() if mask_pii else None
         loaded = load_model(model, expect=cfg)
         result = evaluate_files(loaded, data, cfg.report)
         comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)
                       if compare else None)
         failures = check_gates(result.metrics, cfg.gates) if gate else None
         paths = write_reports(result, loaded, report_dir, data, comparison, failures,
-                              cfg.report)
+                              cfg.report, masker)
         typer.echo(summary_table(result.metrics))
         if comparison:
             for r in comparison["rows"]:

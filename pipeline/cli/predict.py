@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.app import _say, app, run_config, user_errors
+from pipeline.cli.app import (
+    CONFIG_HELP,
+    MASK_HELP,
+    _say,
+    app,
+    pii_settings,
+    run_config,
+    user_errors,
+)
 from pipeline.errors import PipelineError
 from pipeline.io.inputs import READERS
 
@@ -39,12 +47,17 @@ def predict(
         help="Dask scheduler address (tcp://host:8786); default: a local cluster.")] = None,
     resume: Annotated[bool, typer.Option(
         help="Continue an interrupted run: skip documents already in --out.")] = False,
+    mask_pii: Annotated[bool, typer.Option(
+        "--mask-pii", help=MASK_HELP)] = False,
+    config: Annotated[Path | None, typer.Option(
+        help="Config whose \\[pii] section --mask-pii follows. " + CONFIG_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Label documents by stage and technology, with the sentences that justify each label.
 
     Every input document gives exactly one record (one per sentence with --level
     sentence); a document that cannot be read gets a record with an "error" field.
+    Offsets (start, end) point into the original text, also with --mask-pii.
 
     Example: trafficlens predict data/examples --out predictions.csv --n-jobs 2
     """
@@ -55,7 +68,7 @@ def predict(
 
     with user_errors():
         settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
-                        scheduler=scheduler)
+                        scheduler=scheduler, mask=pii_settings(config) if mask_pii else None)
         PredictOptions(**settings)  # bad options fail before the model loads
         loaded = load_model(model, estimator=False)
         stats = run_predict(

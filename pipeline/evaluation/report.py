@@ -22,6 +22,7 @@ from pipeline.evaluation.plots import pr_curves, reliability
 from pipeline.io.markdown import md_escape
 from pipeline.io.outputs import write_text
 from pipeline.model.persistence import TraffickingModel
+from pipeline.text.pii import PiiMasker
 
 Block = tuple
 
@@ -92,8 +93,10 @@ def _metric_rules(m: dict[str, Any]) -> str:
 
 def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence[Path],
                  plots: dict[str, dict[str, Path]], comparison: dict[str, Any] | None,
-                 gate_failures: list[str] | None, rep: Report) -> list[Block]:
-    """Everything the report says, in order."""
+                 gate_failures: list[str] | None, rep: Report,
+                 masker: PiiMasker | None = None) -> list[Block]:
+    """Everything the report says, in order; with ``masker``, quoted passages and feature
+    terms have their personal data masked."""
     m = evaluation.metrics
     td = model.card.get("training_data", {})
     blocks: list[Block] = [
@@ -196,6 +199,11 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                          "DROP" if r["drop"] else ""] for r in comparison["rows"]]))
     errors = confident_errors(evaluation, model, rep.max_errors)
     features = top_features(model, rep.top_features)
+    quote = _quoter(evaluation, masker)
+
+    def shown(term: str) -> str:
+        return term if masker is None else masker.mask(term)
+
     for s in _sets(m):
         blocks += [("h", 2, f"{s}: per label")]
         keyword = evaluation.baselines.get("keyword", {}).get(s, {}).get("per_label", {})
@@ -211,7 +219,7 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
                 blocks.append(("img", plots[kind][s], f"{s}: {caption}"))
         blocks.append(("h", 3, f"{s}: strongest features"))
         blocks.append(("table", ["label", f"top {rep.top_features} positive features (weight)"],
-                       [[lab, ", ".join(f"{n} ({w:.2f})" for n, w in features[(s, lab)])]
+                       [[lab, ", ".join(f"{shown(n)} ({w:.2f})" for n, w in features[(s, lab)])]
                         for lab in m[s]["per_label"]]))
         blocks.append(("h", 3, f"{s}: most confident errors (at most {rep.max_errors} each)"))
         rows = []
@@ -219,10 +227,32 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
             for kind, items in errors[(s, lab)].items():
                 for e in items:
                     rows.append([lab, "FP" if kind == "false_positives" else "FN", e["id"],
-                                 f"{e['score']:.3f}", e["text"]])
+                                 f"{e['score']:.3f}", quote(e)])
         blocks.append(("table", ["label", "error", "id", "score", "text"], rows) if rows else
                       ("p", "No errors."))
     return blocks
+
+
+def _quoter(evaluation: Evaluation, masker: PiiMasker | None) -> Any:
+    """A function from an error row to its passage's text, masked with the other passages
+    of the same document (a name seen anywhere in it is masked in each)."""
+    if masker is None:
+        return lambda e: e["text"]
+    by_doc: dict[Any, list[int]] = {}
+    for i, p in enumerate(evaluation.passages):
+        by_doc.setdefault(p.extra.get("doc", ("passage", i)), []).append(i)
+    index = {p.id: i for i, p in enumerate(evaluation.passages)}
+    masked: dict[int, str] = {}
+
+    def quote(e: dict[str, Any]) -> str:
+        i = index[e["id"]]
+        if i not in masked:
+            members = by_doc[evaluation.passages[i].extra.get("doc", ("passage", i))]
+            texts = masker.mask_texts([evaluation.passages[k].text for k in members])
+            masked.update(zip(members, texts, strict=True))
+        return masked[i]
+
+    return quote
 
 
 def to_markdown(blocks: list[Block], base: Path) -> str:
@@ -280,10 +310,12 @@ def to_html(blocks: list[Block]) -> str:
 def write_reports(evaluation: Evaluation, model: TraffickingModel, report_dir: Path,
                   data: Sequence[Path], comparison: dict[str, Any] | None = None,
                   gate_failures: list[str] | None = None,
-                  settings: Report | None = None) -> list[Path]:
+                  settings: Report | None = None,
+                  masker: PiiMasker | None = None) -> list[Path]:
     """Write metrics.json, report.md, report.html and PNG plots; return the paths.
 
-    ``settings`` (the ``[report]`` table of the run's config) default to the model's own.
+    ``settings`` (the ``[report]`` table of the run's config) default to the model's own;
+    ``masker`` masks personal data in every quoted text.
     """
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +334,7 @@ def write_reports(evaluation: Evaluation, model: TraffickingModel, report_dir: P
     if gate_failures is not None:
         metrics["gate"] = {"passed": not gate_failures, "failures": gate_failures}
     blocks = build_blocks(evaluation, model, data, plots, comparison, gate_failures,
-                          settings or model.config.report)
+                          settings or model.config.report, masker)
     paths = [report_dir / "metrics.json", report_dir / "report.md", report_dir / "report.html"]
     write_text(paths[0], json.dumps(metrics, indent=2) + "\n")
     write_text(paths[1], to_markdown(blocks, report_dir))

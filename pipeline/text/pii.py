@@ -1,0 +1,438 @@
+"""Find personal data in text and replace it with typed placeholders (``--mask-pii``).
+
+Structured identifiers (e-mail addresses, URLs, social-media handles, crypto wallets,
+IBANs, card and phone numbers) are found by regular expressions; person names by a
+spaCy :class:`~spacy.matcher.Matcher` over the blank English tokenizer: a given name
+from ``pii_terms.toml``, or any capitalised word after a title ("Inspector"), a role
+("the defendant,"), an introducer ("known as"), at a chat line's speaker tag or in a
+byline; the capitalised words that follow are the rest of the name. A name found once
+is masked wherever else it occurs in the same document. An installed spaCy pipeline
+with an entity recognizer (``[pii] ner_model``) adds its PERSON entities; none is
+required.
+
+Masking runs on outputs, after classification, so labels never change. Offsets in
+records keep pointing into the original document: the masked text of a sentence is
+``text[start:end]`` with each piece of personal data replaced, so its length may differ
+from ``end - start``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import tomllib
+
+from pipeline.errors import PipelineError
+
+#: What can be masked, in the order overlapping finds are settled (earlier wins).
+KINDS = ("EMAIL", "URL", "WALLET", "IBAN", "CARD", "PHONE", "HANDLE", "NAME")
+#: Text longer than this is searched for names in pieces (the spaCy tokenizer's cost
+#: grows with piece length on long unbroken text).
+PIECE_CHARS = 100_000
+
+_NOT_URL_END = ".,;:!?)]}'\"’”"
+#: Platforms whose name, a colon or dash, then a word give a handle ("IG: kira.x").
+_PLATFORMS = ("ig|insta|instagram|snap|snapchat|sc|telegram|tg|kik|wechat|wickr|skype|signal|"
+              "tiktok|twitter|threads|facebook|fb|onlyfans|discord|viber|line|session|threema|"
+              "wire|zalo|imo|whatsapp|wa")
+_PATTERNS: dict[str, list[re.Pattern[str]]] = {
+    "EMAIL": [re.compile(
+        r"(?<![\w.+-])[\w.%+-]+(?:@|\s?[\[(]at[\])]\s?)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+        r"\.[A-Za-z]{2,24}\b")],
+    "URL": [re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE),
+            # any domain followed by a path ("linktr.ee/kira"), else a known top level
+            re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}/[^\s<>\"']*",
+                       re.IGNORECASE),
+            re.compile(
+                r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|net|org|info|biz|io|"
+                r"me|ly|co|uk|eu|ru|ro|ng|gh|ke|de|fr|it|es|nl|pl|bg|ua|al|rs|md|vn|th|ph|in|"
+                r"cn|br|mx|onion|link|site|online|xyz|top|club|app|gg|to|cc|tv|ws|su|cam|"
+                r"live|chat|vip|dating|escort|sex|xxx|porn)\b(?:/[^\s<>\"']*)?",
+                re.IGNORECASE)],
+    "WALLET": [re.compile(r"\b(?:bc1|tb1|ltc1)[a-z0-9]{20,90}\b", re.IGNORECASE),
+               re.compile(r"\b0x[a-fA-F0-9]{40}\b"),
+               # base58 and similar: long runs mixing digits, upper and lower case
+               re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])"
+                          r"[A-Za-z0-9]{25,110}\b")],
+    "IBAN": [re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")],
+    "CARD": [re.compile(r"(?<![\d+])[2-6]\d{3}([ -]?)\d{4}\1\d{4}\1\d{1,7}(?![\d])"),
+             re.compile(r"(?<![\d+])3\d{3}[ -]\d{6}[ -]\d{5}(?!\d)")],
+    "PHONE": [re.compile(r"(?<![\w+/.,-])(?:\+|00)?\(?\d[\d \t().\-]{5,24}\d(?![\w/]|[.,]\d)")],
+    "HANDLE": [re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,38}[A-Za-z0-9_])?"),
+               re.compile(rf"\b(?:{_PLATFORMS})\b"
+                          r"\s*(?:id|name|handle|user(?:name)?)?\s*[:=\-–—]\s*@?"
+                          rf"(?!(?:{_PLATFORMS})\b)"
+                          r"(?P<value>[A-Za-z0-9_][A-Za-z0-9_.\-]*[A-Za-z0-9_])",
+                          re.IGNORECASE)],
+}
+_DATE = re.compile(r"(?:19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d\d")
+_YEARS = re.compile(r"(?:(?:19|20)\d\d[\s\-–]*){2,}")
+_MONEY_BEFORE = re.compile(r"(?:€|£|\$|¥|₦|\b(?:eur|usd|gbp|ron|ngn|btc|eth|usdt|chf))\s*$",
+                           re.IGNORECASE)
+_MONEY_AFTER = re.compile(r"^\s*(?:€|£|%|\$|(?:eur|euro|euros|usd|dollars?|gbp|pounds?|ron|lei|"
+                          r"naira|ngn|btc|eth|usdt|xmr|chf|francs?|people|persons|victims|"
+                          r"users|accounts|messages|views|followers)\b)", re.IGNORECASE)
+_NAMEY = r"^(?=.*[a-zß-ÿā-ž])[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]*(?:['’][^\W\d_]+)*$"
+_PUNCT_BEFORE_NAME = {",", ":", "-", "–", "—"}
+_QUOTES = {"\"", "'", "“", "‘", "«", "„"}
+_SENTENCE_END = {".", "!", "?", "…", ":", ";", "\"", "“", "”", "'", "(", "[", "-", "–", "—"}
+
+
+@dataclass(frozen=True, order=True)
+class PiiSpan:
+    """One piece of personal data: characters ``start:end`` of a text, and its kind."""
+
+    start: int
+    end: int
+    kind: str
+
+    @property
+    def placeholder(self) -> str:
+        return f"[{self.kind}]"
+
+
+def _terms() -> dict[str, list[str]]:
+    raw = resources.files("pipeline.text").joinpath("pii_terms.toml").read_text("utf-8")
+    return tomllib.loads(raw)
+
+
+class PiiMasker:
+    """Finds personal data (:meth:`find`) and masks it (:meth:`mask`, :meth:`mask_spans`).
+
+    Parameters
+    ----------
+    kinds : what to mask, a subset of :data:`KINDS`.
+    names : extra given names or surnames to mask wherever they occur capitalised.
+    keep : extra capitalised words never to mask as names (places, organisations).
+    ner_model : an installed spaCy pipeline whose PERSON entities are masked as names too;
+        "" (the default) uses the patterns alone.
+    phone_digits : the fewest and most digits a phone number has.
+    """
+
+    def __init__(self, *, kinds: Sequence[str] = KINDS, names: Sequence[str] = (),
+                 keep: Sequence[str] = (), ner_model: str = "",
+                 phone_digits: tuple[int, int] = (7, 15)) -> None:
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise PipelineError(f"pii.kinds: unknown kind(s) {', '.join(unknown)} "
+                                f"(known: {', '.join(KINDS)})")
+        self.kinds = tuple(k for k in KINDS if k in kinds)
+        self.names = tuple(names)
+        self.keep = tuple(keep)
+        self.ner_model = ner_model
+        self.phone_digits = tuple(phone_digits)
+
+    @classmethod
+    def from_config(cls, settings: Any) -> PiiMasker:
+        """The masker of a config's ``[pii]`` section (:class:`pipeline.config.Pii`)."""
+        return cls(kinds=settings.kinds, names=settings.names, keep=settings.keep,
+                   ner_model=settings.ner_model, phone_digits=settings.phone_digits)
+
+    def load(self) -> PiiMasker:
+        """Build the word lists, the matcher and any named pipeline now, so that a bad
+        setting fails before work starts (otherwise they are built on first use, once
+        per process)."""
+        _ = self._matcher, self._ner
+        return self
+
+    # -- word lists and spaCy objects, built on first use (workers build their own) --
+
+    @cached_property
+    def _lists(self) -> dict[str, frozenset[str]]:
+        terms = _terms()
+        word_names = frozenset(terms["word_names"])
+        extra = {n.lower() for n in self.names}
+        return {"given": frozenset(terms["given_names"]) - word_names | extra,
+                "word_names": word_names - extra,
+                "keep": frozenset(terms["keep"]) | {k.lower() for k in self.keep},
+                "honorifics": frozenset(terms["honorifics"]),
+                "roles": frozenset(terms["roles"]),
+                "particles": frozenset(terms["particles"]),
+                "introducers": frozenset(terms["introducers"])}
+
+    @cached_property
+    def _english(self) -> frozenset[str]:
+        """Lower-case English words (the lookup lemmatizer's table): a speaker tag that is
+        one ("Recruiter:") is not a name."""
+        from pipeline.text.preprocess import lemma_table
+
+        table = lemma_table("en")
+        return frozenset(table) | frozenset(table.values())
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        import spacy
+
+        return spacy.blank("en").tokenizer
+
+    @cached_property
+    def _matcher(self) -> Any:
+        from spacy.matcher import Matcher
+
+        lists = self._lists
+        cap = {"TEXT": {"REGEX": _NAMEY}}
+        after = {"ORTH": {"IN": sorted(_PUNCT_BEFORE_NAME)}, "OP": "?"}
+        quote = {"ORTH": {"IN": sorted(_QUOTES)}, "OP": "?"}
+        titles = sorted(lists["honorifics"] | {f"{h}." for h in lists["honorifics"]})
+        matcher = Matcher(self._tokenizer.vocab)
+        matcher.add("TITLE", [[{"LOWER": {"IN": titles}}, {"ORTH": ".", "OP": "?"}, cap]])
+        matcher.add("ROLE", [[{"LOWER": {"IN": sorted(lists["roles"])}}, after, quote, cap]])
+        matcher.add("INTRO", [[*({"LOWER": t.lower_} for t in self._tokenizer(phrase)),
+                               after, quote, cap]
+                              for phrase in sorted(lists["introducers"])])
+        matcher.add("GIVEN", [[{"LOWER": {"IN": sorted(lists["given"])}, **cap}]])
+        matcher.add("WORDNAME", [[{"LOWER": {"IN": sorted(lists["word_names"])}, **cap}]])
+        matcher.add("BYLINE", [[{"ORTH": "By"}, cap]])
+        return matcher
+
+    @cached_property
+    def _ner(self) -> Any:
+        if not self.ner_model:
+            return None
+        import spacy
+
+        try:
+            nlp = spacy.load(self.ner_model)
+        except (OSError, ImportError, ValueError) as err:
+            raise PipelineError(f"pii.ner_model: cannot load spaCy pipeline "
+                                f"{self.ner_model!r} ({err}); install it, or set "
+                                "ner_model = \"\" to mask names by patterns alone") from None
+        if "ner" not in nlp.pipe_names:
+            raise PipelineError(f"pii.ner_model: {self.ner_model!r} has no entity "
+                                "recognizer ('ner'); name one that has")
+        return nlp
+
+    # -- finding --
+
+    def find(self, text: str) -> list[PiiSpan]:
+        """Every piece of personal data in ``text``, sorted and not overlapping."""
+        chosen: list[PiiSpan] = []
+        taken = _Taken()
+        for kind in self.kinds:
+            if kind == "NAME":
+                continue
+            for span in self._structured(text, kind):
+                if taken.free(span.start, span.end):
+                    taken.add(span.start, span.end)
+                    chosen.append(span)
+        if "NAME" in self.kinds:
+            for start, end in self._names(text):
+                if taken.free(start, end):
+                    taken.add(start, end)
+                    chosen.append(PiiSpan(start, end, "NAME"))
+        return sorted(chosen)
+
+    def _structured(self, text: str, kind: str) -> Iterable[PiiSpan]:
+        for pattern in _PATTERNS[kind]:
+            for m in pattern.finditer(text):
+                group = "value" if "value" in pattern.groupindex else 0
+                start, end = m.span(group)
+                found = m.group(group)
+                if kind == "URL":
+                    stripped = found.rstrip(_NOT_URL_END)
+                    end -= len(found) - len(stripped)
+                    found = stripped
+                elif kind == "PHONE":
+                    found, end = _trim_phone(found, end)
+                    if not self._is_phone(text, start, end, found):
+                        continue
+                elif kind == "HANDLE" and group == "value" and (
+                        not any(c.isalpha() for c in found)
+                        or found.lower() in self._lists["keep"]):
+                    continue
+                if end > start:
+                    yield PiiSpan(start, end, kind)
+
+    def _is_phone(self, text: str, start: int, end: int, found: str) -> bool:
+        digits = sum(c.isdigit() for c in found)
+        least, most = self.phone_digits
+        if not least <= digits <= most or _DATE.search(found) or _YEARS.fullmatch(found):
+            return False
+        return not (_MONEY_BEFORE.search(text[max(0, start - 6):start])
+                    or _MONEY_AFTER.match(text[end:end + 12]))
+
+    def _names(self, text: str) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for offset, piece in _pieces(text, PIECE_CHARS):
+            found += [(offset + a, offset + b) for a, b in self._names_in(piece)]
+        if self._ner is not None:
+            for offset, piece in _pieces(text, PIECE_CHARS):
+                found += [(offset + e.start_char, offset + e.end_char)
+                          for e in self._ner(piece).ents if e.label_ == "PERSON"]
+        # a name found once is masked wherever else it stands in the document
+        words = {text[a:b] for a, b in found} | {
+            w for a, b in found for w in re.split(r"[\s\-]+", text[a:b])}
+        words = {w for w in words if len(w) > 1 and w.lower() not in self._lists["keep"]
+                 and w.lower() not in self._lists["particles"]}
+        words |= {n for n in self.names if n}
+        words |= {w.upper() for w in words if len(w) > 2}  # "R v IONESCU"
+        if words:
+            alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+            again = re.compile(rf"(?<![\w@.])(?:{alternation})(?![\w@]|\.\w)")
+            found += [m.span() for m in again.finditer(text)]
+        return _merged(found)
+
+    def _names_in(self, text: str) -> Iterable[tuple[int, int]]:
+        doc = self._tokenizer(text)
+        lists = self._lists
+        for match_id, start, end in self._matcher(doc):
+            rule = doc.vocab.strings[match_id]
+            first = end - 1  # the capitalised word each pattern ends with
+            token = doc[first]
+            lower = token.lower_
+            named = lower in lists["given"] or lower in lists["word_names"]
+            if lower in lists["keep"] and (rule == "WORDNAME" or not named):
+                continue  # a strong cue before a listed name outweighs the keep list
+            if rule == "WORDNAME" and _sentence_start(doc, first) and not self._surname_at(
+                    doc, first + 1):
+                continue
+            if rule == "BYLINE" and not _line_start(doc, start):
+                continue
+            if rule in ("TITLE", "ROLE", "INTRO") and lower in lists["honorifics"] | lists["roles"]:
+                continue
+            last = self._extend(doc, first)
+            yield doc[first].idx, doc[last].idx + len(doc[last])
+        yield from self._speakers(doc)
+
+    def _surname_at(self, doc: Any, i: int) -> bool:
+        return (i < len(doc) and re.match(_NAMEY, doc[i].text) is not None
+                and doc[i].lower_ not in self._lists["keep"])
+
+    def _extend(self, doc: Any, i: int) -> int:
+        """The last token of the name starting at token ``i``: capitalised words,
+        particles before one ("dos Santos"), and hyphenated parts ("Okonjo-Hart")."""
+        lists = self._lists
+        while i + 1 < len(doc):
+            nxt = doc[i + 1]
+            particle = (nxt.lower_ in lists["particles"] and bool(doc[i].whitespace_)
+                        and self._surname_at(doc, i + 2))
+            hyphen = (nxt.text in ("-", "‐") and not doc[i].whitespace_ and not nxt.whitespace_
+                      and i + 2 < len(doc) and re.match(_NAMEY, doc[i + 2].text) is not None)
+            if doc[i].whitespace_ and self._surname_at(doc, i + 1):
+                i += 1
+            elif particle or hyphen:
+                i += 2
+            else:
+                return i
+        return i
+
+    def _speakers(self, doc: Any) -> Iterable[tuple[int, int]]:
+        """Speaker tags of chat lines: "Dmitri: ..." or "[21:04] Kira M: ..."."""
+        lists = self._lists
+        for i, token in enumerate(doc):
+            if not _line_start(doc, i):
+                continue
+            j = i
+            if token.text == "[":  # a bracketed time stamp before the speaker
+                while j < len(doc) and doc[j].text != "]" and j - i < 12:
+                    j += 1
+                j += 1
+            if j >= len(doc) or not re.match(_NAMEY, doc[j].text):
+                continue
+            last = j + 1 if (j + 1 < len(doc) and re.match(_NAMEY, doc[j + 1].text)) else j
+            if last + 1 >= len(doc) or doc[last + 1].text != ":":
+                continue
+            words = [t.lower_ for t in doc[j:last + 1]]
+            if any(w in lists["keep"] for w in words):
+                continue
+            if all(w in self._english and w not in lists["given"] | lists["word_names"]
+                   for w in words):
+                continue
+            yield doc[j].idx, doc[last].idx + len(doc[last])
+
+    # -- masking --
+
+    def mask(self, text: str) -> str:
+        """``text`` with each piece of personal data replaced by its placeholder."""
+        return _replaced(text, 0, len(text), self.find(text))
+
+    def mask_spans(self, text: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+        """The masked text of each ``(start, end)`` of one document: personal data is
+        found in the whole document (so a name seen anywhere in it is masked in every
+        sentence), then each span's characters are masked."""
+        if not spans:
+            return []
+        found = self.find(text)
+        return [_replaced(text, start, end, found) for start, end in spans]
+
+    def mask_texts(self, texts: Sequence[str]) -> list[str]:
+        """Mask texts that belong to one document (its sentences, say), together."""
+        joined, spans, at = [], [], 0
+        for t in texts:
+            spans.append((at, at + len(t)))
+            joined.append(t)
+            at += len(t) + 1
+        return self.mask_spans("\n".join(joined), spans)
+
+
+class _Taken:
+    """Character ranges already masked, for settling overlaps."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[int, int]] = []
+
+    def free(self, start: int, end: int) -> bool:
+        return all(end <= a or start >= b for a, b in self.ranges)
+
+    def add(self, start: int, end: int) -> None:
+        self.ranges.append((start, end))
+
+
+def _trim_phone(found: str, end: int) -> tuple[str, int]:
+    stripped = found.rstrip(" \t.-(")
+    if stripped.count("(") < stripped.count(")"):
+        stripped = stripped.rstrip(")")
+    return stripped, end - (len(found) - len(stripped))
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _replaced(text: str, start: int, end: int, found: Sequence[PiiSpan]) -> str:
+    parts, at = [], start
+    for span in found:
+        if span.end <= start or span.start >= end:
+            continue
+        a, b = max(span.start, start), min(span.end, end)
+        parts += [text[at:a], span.placeholder]
+        at = b
+    parts.append(text[at:end])
+    return "".join(parts)
+
+
+def _pieces(text: str, size: int) -> Iterable[tuple[int, str]]:
+    """``text`` in pieces of about ``size`` characters, cut at line breaks or spaces."""
+    at = 0
+    while at < len(text):
+        stop = min(len(text), at + size)
+        if stop < len(text):
+            cut = max(text.rfind("\n", at, stop), text.rfind(" ", at, stop))
+            stop = cut + 1 if cut > at else stop
+        yield at, text[at:stop]
+        at = stop
+
+
+def _line_start(doc: Any, i: int) -> bool:
+    return i == 0 or (doc[i - 1].is_space and "\n" in doc[i - 1].text) or (
+        doc[i - 1].whitespace_ == "" and doc[i - 1].text.endswith("\n"))
+
+
+def _sentence_start(doc: Any, i: int) -> bool:
+    j = i - 1
+    while j >= 0 and doc[j].is_space:
+        if "\n" in doc[j].text:
+            return True
+        j -= 1
+    return j < 0 or doc[j].text in _SENTENCE_END or "\n" in doc[j].whitespace_
