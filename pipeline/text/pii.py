@@ -80,6 +80,11 @@ _MONEY_AFTER = re.compile(r"^\s*(?:€|£|%|\$|(?:eur|euro|euros|usd|dollars?|gb
 _NAMEY = r"^(?=.*[a-zß-ÿā-ž])[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]*(?:['’][^\W\d_]+)*$"
 _PUNCT_BEFORE_NAME = {",", ":", "-", "–", "—"}
 _QUOTES = {"\"", "'", "“", "‘", "«", "„"}
+_LIST_JOINS = {",", "and", "&", "or", ";"}
+_NOT_INITIALS = {"U.S.", "U.K.", "E.U.", "U.N.", "A.M.", "P.M.", "N.B.", "P.S.", "E.G.",
+                 "I.E.", "V.", "VS.", "NO.", "ST."}
+_SURNAME_CAPS = re.compile(r"^(?=.*[AEIOUY])[A-Z'’\-]{3,}$")
+_USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*$")
 _SENTENCE_END = {".", "!", "?", "…", ":", ";", "\"", "“", "”", "'", "(", "[", "-", "–", "—"}
 
 
@@ -150,9 +155,12 @@ class PiiMasker:
         return {"given": frozenset(terms["given_names"]) - word_names | extra,
                 "word_names": word_names - extra,
                 "keep": frozenset(terms["keep"]) | {k.lower() for k in self.keep},
+                "never": frozenset(k.lower() for k in self.keep),  # the user's: always wins
                 "honorifics": frozenset(terms["honorifics"]),
                 "roles": frozenset(terms["roles"]),
                 "particles": frozenset(terms["particles"]),
+                "place_words": frozenset(terms["place_words"]),
+                "place_prefixes": frozenset(terms["place_prefixes"]),
                 "introducers": frozenset(terms["introducers"])}
 
     @cached_property
@@ -188,6 +196,14 @@ class PiiMasker:
         matcher.add("GIVEN", [[{"LOWER": {"IN": sorted(lists["given"])}, **cap}]])
         matcher.add("WORDNAME", [[{"LOWER": {"IN": sorted(lists["word_names"])}, **cap}]])
         matcher.add("BYLINE", [[{"ORTH": "By"}, cap]])
+        particle = {"LOWER": {"IN": sorted(lists["particles"])}, "OP": "?"}
+        matcher.add("INITIALS", [[{"TEXT": {"REGEX": r"^(?:[A-Z]\.){1,3}$"}}, particle, cap]])
+        matcher.add("UPPER", [[{"TEXT": {"REGEX": r"^[A-Z][A-Z'’\-]+$"}}, {"ORTH": ","}, cap]])
+        age = {"TEXT": {"REGEX": r"^\d{1,2}$"}}
+        matcher.add("AGE", [[cap, {**cap, "OP": "+"}, {"ORTH": ","}, age,
+                             {"ORTH": {"IN": [",", ".", ";"]}}],
+                            [cap, {**cap, "OP": "+"}, {"ORTH": "("}, age, {"ORTH": ")"}]],
+                    greedy="LONGEST")
         return matcher
 
     @cached_property
@@ -266,42 +282,132 @@ class PiiMasker:
                           for e in self._ner(piece).ents if e.label_ == "PERSON"]
         # a name found once is masked wherever else it stands in the document
         words = {text[a:b] for a, b in found} | {
-            w for a, b in found for w in re.split(r"[\s\-]+", text[a:b])}
-        words = {w for w in words if len(w) > 1 and w.lower() not in self._lists["keep"]
-                 and w.lower() not in self._lists["particles"]}
+            w for a, b in found for w in re.split(r"[^\w'’]+", text[a:b])}
+        words = {text[a:b] for a, b in found} | {  # single words only when not common
+            w for w in words if len(w) > 1 and w.lower() not in self._lists["keep"]
+            and w.lower() not in self._lists["particles"]
+            and not (w.lower() in self._english and w.lower() not in self._lists["given"]
+                     and w.lower() not in self._lists["word_names"])}
         words |= {n for n in self.names if n}
         words |= {w.upper() for w in words if len(w) > 2}  # "R v IONESCU"
+        words |= {w.title() for w in words if w.isupper() and len(w) > 2}  # and back
         if words:
             alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-            again = re.compile(rf"(?<![\w@.])(?:{alternation})(?![\w@]|\.\w)")
+            # also the plural of a family name ("the Markus"); never inside a longer word
+            again = re.compile(rf"(?<![\w@.])(?:{alternation})s?(?![\w@]|\.\w)")
             found += [m.span() for m in again.finditer(text)]
-        return _merged(found)
+        never = self._lists["never"]
+        found = [(a, b) for a, b in _merged(found) if text[a:b].lower() not in never]
+        return _merged(found, text, joins="-‐")
 
     def _names_in(self, text: str) -> Iterable[tuple[int, int]]:
         doc = self._tokenizer(text)
-        lists = self._lists
-        for match_id, start, end in self._matcher(doc):
-            rule = doc.vocab.strings[match_id]
-            first = end - 1  # the capitalised word each pattern ends with
-            token = doc[first]
-            lower = token.lower_
-            named = lower in lists["given"] or lower in lists["word_names"]
-            if lower in lists["keep"] and (rule == "WORDNAME" or not named):
-                continue  # a strong cue before a listed name outweighs the keep list
-            if rule == "WORDNAME" and _sentence_start(doc, first) and not self._surname_at(
-                    doc, first + 1):
-                continue
-            if rule == "BYLINE" and not _line_start(doc, start):
-                continue
-            if rule in ("TITLE", "ROLE", "INTRO") and lower in lists["honorifics"] | lists["roles"]:
-                continue
-            last = self._extend(doc, first)
+        found = [r for m in self._matcher(doc) if (r := self._name_range(doc, *m)) is not None]
+        found += self._speakers(doc)
+        for first, last in self._listed(doc, found):
             yield doc[first].idx, doc[last].idx + len(doc[last])
-        yield from self._speakers(doc)
+
+    def _name_range(self, doc: Any, match_id: int, start: int, end: int
+                    ) -> tuple[int, int] | None:
+        """The tokens of the name a match points at, or None when it is not a name."""
+        lists = self._lists
+        rule = doc.vocab.strings[match_id]
+        first = start if rule in ("INITIALS", "UPPER", "AGE") else end - 1
+        if rule == "AGE":  # "Sergiu Lungu, 41," or "Sergiu Lungu (41)"
+            last = end - 4  # both patterns end: name, "," or "(", age, "," or ")"
+            while first < last and doc[first].lower_ in (
+                    lists["honorifics"] | lists["roles"] | lists["keep"]):
+                first += 1  # "General Priya Ramanathan, 52," names Priya Ramanathan
+            words = [t.lower_ for t in doc[first:last + 1]]
+            if any(w in lists["keep"] or w in lists["place_words"] for w in words):
+                return None
+            return first, last
+        token = doc[end - 1]
+        lower = token.lower_
+        if lower in lists["never"]:
+            return None
+        named = lower in lists["given"] or lower in lists["word_names"]
+        if lower in lists["keep"] and (rule == "WORDNAME" or not named):
+            return None  # a strong cue before a listed name outweighs the keep list
+        if rule == "WORDNAME" and _sentence_start(doc, end - 1) and not self._surname_at(
+                doc, end):
+            return None
+        if rule == "BYLINE" and not _line_start(doc, start):
+            return None
+        if rule in ("TITLE", "ROLE", "INTRO") and lower in lists["honorifics"] | lists["roles"]:
+            return None
+        if rule == "TITLE" and self._common(token) and len(doc[start].text) > 4 and (
+                not doc[start].text.endswith(".")):
+            return None  # "General Principles"; "Inspector Hall" is missed, "DI Hall" not
+        if rule == "ROLE" and self._common(token) and doc[start].text[:1].isupper():
+            return None  # Title Case: "Victims Protection Act", "Employer Sanctions"
+        if rule == "INITIALS" and (doc[start].text.upper() in _NOT_INITIALS or (
+                len(doc[start].text) == 2 and lower in self._english and not named)):
+            return None  # "U.S. Army", or a heading "A. Background"
+        if rule == "UPPER" and (
+                doc[start].lower_ in lists["keep"] or not _SURNAME_CAPS.match(doc[start].text)
+                or (lower in self._english and not named)
+                or (end < len(doc) and doc[end].text in ("-", "–", "—"))):
+            return None  # "FBI, Homeland", "BRANDT, Circuit Judges", "DAYTON, Ohio —"
+        last = self._extend(doc, end - 1)
+        if any(t.lower_ in lists["place_words"] for t in doc[end:last + 1]):
+            return None  # "Long Beach", "Riverside Business Park"
+        if first > 0 and doc[first - 1].lower_ in lists["place_prefixes"] and (
+                doc[first - 1].text[:1].isupper()):
+            return None  # "San Pedro Sula"
+        if last + 1 < len(doc) and doc[last + 1].lower_ in lists["place_words"]:
+            return None  # "Nathan Road"
+        return first, last
+
+    def _listed(self, doc: Any, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``found`` with the names listed beside them: in "Dil Kumari Gurung, Ion
+        Ciobanu and Bishnu Magar", one known name makes the other full names (two or
+        more capitalised words) names too."""
+        names = set(found)
+        todo = list(found)
+        while todo:
+            first, last = todo.pop()
+            for run in (self._run_after(doc, last), self._run_before(doc, first)):
+                if run is not None and run not in names:
+                    names.add(run)
+                    todo.append(run)
+        return sorted(names)
+
+    def _run_after(self, doc: Any, last: int) -> tuple[int, int] | None:
+        k = last + 1
+        while k < len(doc) and doc[k].lower_ in _LIST_JOINS and k - last <= 2:
+            k += 1
+        if k == last + 1 or not self._surname_at(doc, k):
+            return None
+        end = self._extend(doc, k)
+        return (k, end) if end > k else None
+
+    def _run_before(self, doc: Any, first: int) -> tuple[int, int] | None:
+        k = first - 1
+        while k >= 0 and doc[k].lower_ in _LIST_JOINS and first - k <= 2:
+            k -= 1
+        if k == first - 1 or not self._surname_at(doc, k):
+            return None
+        start = k
+        while start > 0 and self._surname_at(doc, start - 1) and doc[start - 1].whitespace_:
+            start -= 1
+        return (start, k) if k > start else None
 
     def _surname_at(self, doc: Any, i: int) -> bool:
         return (i < len(doc) and re.match(_NAMEY, doc[i].text) is not None
                 and doc[i].lower_ not in self._lists["keep"])
+
+    def _common(self, token: Any) -> bool:
+        """An English word that is not a listed name ("Man", "Principles")."""
+        lower = token.lower_
+        return (lower in self._english and lower not in self._lists["given"]
+                and lower not in self._lists["word_names"])
+
+    def _headline(self, doc: Any, i: int) -> bool:
+        """Whether token ``i`` is a capitalised common word followed by another (Title
+        Case prose such as "Louis Man Sentenced"), not a surname such as "Smith"."""
+        return (self._common(doc[i]) and i + 1 < len(doc)
+                and re.match(_NAMEY, doc[i + 1].text) is not None and self._common(doc[i + 1]))
 
     def _extend(self, doc: Any, i: int) -> int:
         """The last token of the name starting at token ``i``: capitalised words,
@@ -313,7 +419,8 @@ class PiiMasker:
                         and self._surname_at(doc, i + 2))
             hyphen = (nxt.text in ("-", "‐") and not doc[i].whitespace_ and not nxt.whitespace_
                       and i + 2 < len(doc) and re.match(_NAMEY, doc[i + 2].text) is not None)
-            if doc[i].whitespace_ and self._surname_at(doc, i + 1):
+            if doc[i].whitespace_ and self._surname_at(doc, i + 1) and not self._headline(
+                    doc, i + 1):
                 i += 1
             elif particle or hyphen:
                 i += 2
@@ -321,9 +428,11 @@ class PiiMasker:
                 return i
         return i
 
-    def _speakers(self, doc: Any) -> Iterable[tuple[int, int]]:
-        """Speaker tags of chat lines: "Dmitri: ..." or "[21:04] Kira M: ..."."""
+    def _speakers(self, doc: Any) -> list[tuple[int, int]]:
+        """Speaker tags of chat lines: "Dmitri: ...", "[21:04] Kira M: ...", "andrei_d: ..."."""
         lists = self._lists
+        found: list[tuple[int, int]] = []
+        tags: dict[str, list[tuple[int, int, bool]]] = {}
         for i, token in enumerate(doc):
             if not _line_start(doc, i):
                 continue
@@ -332,7 +441,12 @@ class PiiMasker:
                 while j < len(doc) and doc[j].text != "]" and j - i < 12:
                     j += 1
                 j += 1
-            if j >= len(doc) or not re.match(_NAMEY, doc[j].text):
+            if j >= len(doc):
+                continue
+            if _USERNAME.match(doc[j].text) and j + 1 < len(doc) and doc[j + 1].text == ":":
+                found.append((j, j))
+                continue
+            if not re.match(_NAMEY, doc[j].text):
                 continue
             last = j + 1 if (j + 1 < len(doc) and re.match(_NAMEY, doc[j + 1].text)) else j
             if last + 1 >= len(doc) or doc[last + 1].text != ":":
@@ -343,7 +457,13 @@ class PiiMasker:
             if all(w in self._english and w not in lists["given"] | lists["word_names"]
                    for w in words):
                 continue
-            yield doc[j].idx, doc[last].idx + len(doc[last])
+            tags.setdefault(" ".join(words), []).append((j, last, j > i or any(
+                w in lists["given"] | lists["word_names"] for w in words)))
+        # a tag is a speaker after a time stamp, when it is a given name, or when it
+        # starts two or more lines (a dialogue, not a heading such as "Deepfake:")
+        for spans in tags.values():
+            found += [(j, last) for j, last, sure in spans if sure or len(spans) > 1]
+        return found
 
     # -- masking --
 
@@ -390,10 +510,13 @@ def _trim_phone(found: str, end: int) -> tuple[str, int]:
     return stripped, end - (len(found) - len(stripped))
 
 
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _merged(spans: list[tuple[int, int]], text: str = "", joins: str = ""
+            ) -> list[tuple[int, int]]:
+    """Overlapping spans joined; with ``joins``, also spans one such character apart
+    ("Okafor" and "Bello" of "Okafor-Bello")."""
     out: list[tuple[int, int]] = []
     for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
+        if out and (a <= out[-1][1] or (joins and a == out[-1][1] + 1 and text[a - 1] in joins)):
             out[-1] = (out[-1][0], max(out[-1][1], b))
         else:
             out.append((a, b))
