@@ -268,10 +268,11 @@ def _sha256(text: str) -> str:
 
 def write_collection_report(paths: Sequence[Path], out: Path,
                             order: dict[str, list[str]] | None = None,
-                            masker: PiiMasker | None = None) -> dict[str, Any]:
+                            masker: PiiMasker | None = None,
+                            title: str = "trafficlens collection report") -> dict[str, Any]:
     """Read predict outputs, write the HTML report to ``out``; return its summary."""
     from pipeline.io.outputs import write_text
 
-    data = report_data(read_collection(paths, order), masker)
+    data = report_data(read_collection(paths, order), masker, title)
     write_text(Path(out), render_html(data))
     return data["summary"]
