@@ -13,7 +13,7 @@ DOCS   := data/documents
 DOC_SPLITS := $(DOCS)/splits
 DOC_HOLDOUT := $(DOCS)/sentences/wG.jsonl
 
-.PHONY: help venv run train evaluate predict bench curve test lint split check clean
+.PHONY: help venv run train evaluate predict bench curve test screenshot lint split check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,8 @@ run: $(MODEL)/model.json  ## set up, train the default model if needed, label da
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.csv --quiet
 	$(BIN)/trafficlens summarize reports/examples/predictions.jsonl --out reports/examples/summary
+	$(BIN)/trafficlens predict data/examples --model $(MODEL) --level sentence --out reports/examples/sentences.jsonl --quiet
+	$(BIN)/trafficlens report reports/examples/predictions.jsonl reports/examples/sentences.jsonl --out reports/examples/collection.html
 
 train: $(STAMP)  ## (re)train models/default on the config's paths.train
 	$(BIN)/trafficlens train --config $(CONFIG) --out $(MODEL) --force
@@ -61,8 +63,14 @@ check: $(STAMP)  ## run the quality checks of both corpora
 curve: $(STAMP)  ## learning curve on the document writer hold-out -> docs/learning-curve.md
 	$(BIN)/python benchmarks/learning_curve.py --config $(CONFIG) --out docs/learning-curve.md
 
-test: $(STAMP)  ## set up and run the test suite
+test: $(STAMP)  ## set up and run the test suite (the HTML report's browser tests need chromium)
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  echo "note: Chromium or ChromeDriver not found: the browser tests of the HTML report will be"; \
+	  echo "      SKIPPED (install them with: apt-get install chromium chromium-driver)"; fi
 	$(BIN)/python -m pytest -q
+
+screenshot: run  ## screenshot of reports/examples/collection.html -> docs/img/collection.png
+	$(BIN)/python benchmarks/screenshot.py reports/examples/collection.html --out docs/img/collection.png
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check pipeline tests

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.errors import PipelineError
-from pipeline.evaluation.summarize import STAGE, TECHNOLOGY, is_sentence_level, read_predictions
+from pipeline.evaluation.summarize import STAGE, TECHNOLOGY, is_sentence_level, iter_predictions
 from pipeline.text.pii import PiiMasker
 
 #: Characters escaped inside the JSON block so that no text can end the block or open a
@@ -75,15 +75,14 @@ def read_collection(paths: Sequence[Path], order: dict[str, list[str]] | None = 
         have += [lab for lab in labs if lab not in have]
 
     for path in paths:
-        records = read_predictions(Path(path))
-        sentence_level = is_sentence_level(records)
-        for n, r in enumerate(records, 1):
+        for n, r in enumerate(iter_predictions(Path(path)), 1):
+            sentence_level = is_sentence_level([r])
             place = f"{path}: record {n}"
-            for s, labs in r["labels"].items():
-                note_labels(s, labs)
-            for s, scores in (r.get("scores") or {}).items():
+            for s, scores in (r.get("scores") or {}).items():  # every label, in order
                 if isinstance(scores, dict):
                     note_labels(s, scores)
+            for s, labs in r["labels"].items():
+                note_labels(s, labs)
             doc_id = str(r.get("doc_id") if sentence_level else r.get("id"))
             doc = docs.setdefault(doc_id, _Doc(doc_id))
             doc.source = doc.source or str(r.get("source") or "")

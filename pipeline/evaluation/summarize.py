@@ -37,9 +37,15 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
     (row); so is a malformed ``same_sentence`` table, and a file mixing document and
     sentence records.
     """
+    return list(iter_predictions(path))
+
+
+def iter_predictions(path: Path) -> Iterator[dict[str, Any]]:
+    """:func:`read_predictions` one record at a time (a large collection's records need
+    not all be held at once)."""
     path = Path(path)
     fmt = output_format(path)
-    records: list[dict[str, Any]] = []
+    first: bool | None = None
     try:
         if fmt == "jsonl":
             rows: Iterable[tuple[str, Any]] = _jsonl_rows(path)
@@ -47,18 +53,35 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
             rows = ((f"{path}: row {n}", r) for n, r in enumerate(read_output(path), 1))
         for place, record in rows:
             record = _checked(record, place)
-            if records and _is_sentence(record) != _is_sentence(records[0]):
+            if first is None:
+                first = _is_sentence(record)
+            elif _is_sentence(record) != first:
                 raise PipelineError(f"{place}: mixes document and sentence records; give "
-                                    "summarize one output of predict")
-            records.append(record)
+                                    "one output of predict per file")
+            yield record
     except (OSError, UnicodeDecodeError, ValueError, csv.Error) as err:
         raise PipelineError(f"{path}: cannot read predictions ({reason(err)})") from None
-    return records
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
     # \n only: json.dumps(..., ensure_ascii=False) writes U+2028 and U+2029 raw
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+    with open(path, encoding="utf-8") as fh:
+        lines = _lines(fh)
+        yield from _parsed(path, lines)
+
+
+def _lines(fh: Any) -> Iterator[str]:
+    """Lines split at \n only (not at U+2028, U+2029 or other breaks str.splitlines knows)."""
+    rest = ""
+    while chunk := fh.read(1 << 20):
+        parts = (rest + chunk).split("\n")
+        rest = parts.pop()
+        yield from parts
+    yield rest
+
+
+def _parsed(path: Path, lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
