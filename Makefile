@@ -49,8 +49,9 @@ evaluate: $(MODEL)/model.json  ## sentence- and document-level reports: document
 predict: $(MODEL)/model.json  ## label data/examples into reports/examples/predictions.jsonl
 	$(BIN)/trafficlens predict data/examples --model $(MODEL) --out reports/examples/predictions.jsonl
 
-bench: $(MODEL)/model.json  ## run the speed and memory benchmark -> docs/benchmarks.md
+bench: $(MODEL)/model.json  ## speed and memory benchmarks -> docs/benchmarks.md, docs/report-benchmark.md
 	$(BIN)/python benchmarks/bench.py --model $(MODEL) --out docs/benchmarks.md
+	$(BIN)/python benchmarks/report_bench.py --model $(MODEL) --out docs/report-benchmark.md
 
 split: $(STAMP)  ## rewrite data/splits (passages) and data/documents/splits (by document)
 	$(BIN)/trafficlens data split data/corpus --out-dir $(SPLITS) --config $(CONFIG)
