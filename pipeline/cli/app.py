@@ -39,14 +39,15 @@ MASK_HELP = ("Replace phone numbers, e-mails, URLs, handles, IBANs, card numbers
 
 
 def pii_settings(path: Path | None) -> Any:
-    """The ``[pii]`` settings of ``--mask-pii``: the run config's, else the defaults; the
-    masker is built here, so a bad setting fails before any work starts."""
+    """The ``[pii]`` settings of ``--mask-pii``: the run config's, else the defaults. The
+    masker is built here (and kept for this process), so a bad setting fails before any
+    work starts."""
+    from pipeline.batch.predict import masker_for
     from pipeline.config import Pii
-    from pipeline.text.pii import PiiMasker
 
     cfg = run_config(path, optional=True)
     settings = cfg.pii if cfg is not None else Pii()
-    PiiMasker.from_config(settings).load()
+    masker_for(settings).load()
     return settings
 
 

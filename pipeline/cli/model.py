@@ -88,6 +88,7 @@ def evaluate(
     Example: trafficlens evaluate --model models/default --data
     data/documents/splits/test.jsonl --gate
     """
+    from pipeline.batch.predict import masker_for
     from pipeline.config import parse_overrides
     from pipeline.corpus.read import read_corpus
     from pipeline.evaluation.evaluate import check_gates, evaluate_files
@@ -95,7 +96,6 @@ def evaluate(
     from pipeline.evaluation.report import summary_table, write_reports
     from pipeline.io.outputs import check_writable_dir, write_text
     from pipeline.model.persistence import load_model
-    from pipeline.text.pii import PiiMasker
 
     with user_errors():
         check_writable_dir(report_dir, "--report-dir")
@@ -113,7 +113,7 @@ def evaluate(
             typer.echo(table)
             typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
             return
-        masker = PiiMasker.from_config(cfg.pii).load() if mask_pii else None
+        masker = masker_for(cfg.pii).load() if mask_pii else None
         loaded = load_model(model, expect=cfg)
         result = evaluate_files(loaded, data, cfg.report)
         comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)

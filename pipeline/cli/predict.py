@@ -186,26 +186,27 @@ def report(
 ) -> None:
     """Write one self-contained HTML page to explore a collection's predictions.
 
-    The page shows the collection's counts and the stage x technology matrix; clicking
-    a cell or a label lists the sentences behind it (best first, with document, score
-    and position), clicking a document opens it with its evidence highlighted. It has
-    filters by label, score and source, a search box, and the documents that could not
-    be read. It needs no network: share the one file. Give both outputs of predict
-    (document level and --level sentence) to see every sentence in context.
+    The page shows the collection's counts and the stage x technology matrix.
+    Clicking a cell or a label lists the sentences behind it (best first, with
+    document, score and position); clicking a document opens it with its
+    evidence highlighted. It has filters by label, score and source, a search
+    box, and the documents that could not be read. It needs no network: share
+    the one file. Give both outputs of predict (document level and --level
+    sentence) to see every sentence in context.
 
     Labels follow docs/labeling-guide.md (in the project's repository).
 
     Example: trafficlens report predictions.jsonl sentences.jsonl --out collection.html
     """
+    from pipeline.batch.predict import masker_for
     from pipeline.evaluation.collection import write_collection_report
     from pipeline.evaluation.summarize import label_order
     from pipeline.io.outputs import check_writable_file
-    from pipeline.text.pii import PiiMasker
 
     with user_errors():
         check_writable_file(out, "--out")
         cfg = run_config(config, optional=True)
-        masker = PiiMasker.from_config(pii_settings(config)).load() if mask_pii else None
+        masker = masker_for(pii_settings(config)) if mask_pii else None
         order = label_order([], cfg)
         summary = write_collection_report(predictions, out, order, masker, title)
         typer.echo(f"{summary['documents']} documents ({summary['errors']} could not be read), "
