@@ -35,6 +35,13 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2
 
 
 @dataclass
+class _Sentence:
+    position: int | None  # 1-based, from sentence records; None for a quote
+    text: str
+    labels: dict[str, float]  # "set:label" -> score, for the labels it carries
+
+
+@dataclass
 class _Doc:
     id: str
     source: str = ""
@@ -44,8 +51,7 @@ class _Doc:
     scores: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     same_sentence: dict[str, dict[str, int]] | None = None
-    # (start, end) -> (position, text, {"set:label": score}); position None for quotes
-    sentences: dict[tuple[int, int], list[Any]] = field(default_factory=dict)
+    sentences: dict[tuple[int, int], _Sentence] = field(default_factory=dict)  # by offsets
     complete: bool = False  # every sentence is known (sentence records)
 
 
@@ -114,9 +120,10 @@ def _add_document(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
                 if not isinstance(q, dict) or _int(q.get("start")) is None:
                     continue
                 span = (int(q["start"]), _int(q.get("end")) or int(q["start"]))
-                entry = doc.sentences.setdefault(span, [None, _text(q.get("text")) or "", {}])
+                entry = doc.sentences.setdefault(span, _Sentence(None, _text(q.get("text"))
+                                                                 or "", {}))
                 if _number(q.get("score")):
-                    entry[2][f"{s}:{lab}"] = float(q["score"])
+                    entry.labels[f"{s}:{lab}"] = float(q["score"])
 
 
 def _add_sentence(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
@@ -138,7 +145,7 @@ def _add_sentence(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
     scores = r.get("scores") or {}
     carried = {f"{s}:{lab}": float((scores.get(s) or {}).get(lab, 0.0))
                for s, labs in r["labels"].items() for lab in labs}
-    doc.sentences[span] = [position, _text(r.get("text")) or "", carried]
+    doc.sentences[span] = _Sentence(position, _text(r.get("text")) or "", carried)
 
 
 def _int(value: Any) -> int | None:
@@ -184,11 +191,11 @@ def report_data(collection: Collection, masker: PiiMasker | None = None,
                                if x in index])
         docs["complete"].append(doc.complete)
         spans = sorted(doc.sentences, key=lambda sp: (sp[0], sp[1]))
-        texts = [doc.sentences[sp][1] for sp in spans]
+        texts = [doc.sentences[sp].text for sp in spans]
         if masker is not None and texts:
             texts = masker.mask_texts(texts)
         for sp, text in zip(spans, texts, strict=True):
-            position, _, carried = doc.sentences[sp]
+            position, carried = doc.sentences[sp].position, doc.sentences[sp].labels
             sents["doc"].append(d)
             sents["pos"].append(position)
             sents["start"].append(sp[0])
