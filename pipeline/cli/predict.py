@@ -205,6 +205,10 @@ def report(
 
     with user_errors():
         check_writable_file(out, "--out")
+        for path in predictions:
+            if path.exists() and out.exists() and path.resolve() == out.resolve():
+                raise PipelineError(f"--out: {out} is one of the predictions to read; "
+                                    "name another file")
         cfg = run_config(config, optional=True)
         masker = masker_for(pii_settings(config)) if mask_pii else None
         order = label_order([], cfg)
