@@ -42,9 +42,17 @@ _PLATFORMS = ("ig|insta|instagram|snap|snapchat|sc|telegram|tg|kik|wechat|wickr|
               "wire|zalo|imo|whatsapp|wa")
 _PATTERNS: dict[str, list[re.Pattern[str]]] = {
     "EMAIL": [re.compile(
-        r"(?<![\w.+-])[\w.%+-]+(?:@|\s?[\[(]at[\])]\s?)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
-        r"\.[A-Za-z]{2,24}\b")],
-    "URL": [re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE),
+        r"(?<![\w.+-])[\w.%+-]+(?:@|\s?[\[({]at[\])}]\s?)[^\W_][\w-]*(?:\.[^\W_][\w-]*)*"
+        r"\.[^\W\d_]{2,24}\b"),
+              # written out against scrapers: "anna (at) gmail (dot) com", "anna at gmail dot com"
+              re.compile(r"(?<![\w.+-])[\w.%+-]+\s*(?:[\[({]at[\])}]|\sat\s)\s*[^\W_][\w-]*"
+                         r"(?:\s*(?:[\[({]dot[\])}]|\sdot\s|\.)\s*[^\W_][\w-]*)*"
+                         r"\s*(?:[\[({]dot[\])}]|\sdot\s)\s*(?:com|net|org|info|biz|io|me|co|uk|"
+                         r"eu|ru|ro|de|fr|it|es|nl|pl|ng|in)\b", re.IGNORECASE)],
+    "URL": [re.compile(r"\b(?:https?://|hxxps?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE),
+            # defanged, as analysts write them: "evil[.]com", "example(.)org"
+            re.compile(r"\b[\w-]+(?:(?:\[\.\]|\(\.\)|\[dot\])[\w-]+)+(?:/[^\s<>\"']*)?",
+                       re.IGNORECASE),
             # any domain followed by a path ("linktr.ee/kira"), else a known top level
             re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}/[^\s<>\"']*",
                        re.IGNORECASE),
@@ -59,18 +67,27 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
                # base58 and similar: long runs mixing digits, upper and lower case
                re.compile(r"\b(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[a-z])(?=[A-Za-z0-9]*[A-Z])"
                           r"[A-Za-z0-9]{25,110}\b")],
-    "IBAN": [re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")],
+    "IBAN": [re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b",
+                        re.IGNORECASE)],
     "CARD": [re.compile(r"(?<![\d+])[2-6]\d{3}([ -]?)\d{4}\1\d{4}\1\d{1,7}(?![\d])"),
              re.compile(r"(?<![\d+])3\d{3}[ -]\d{6}[ -]\d{5}(?!\d)")],
-    "PHONE": [re.compile(r"(?<![\w+/.,-])(?:\+|00)?\(?\d[\d \t().\-]{5,24}\d(?![\w/]|[.,]\d)")],
+    "PHONE": [re.compile(r"(?<![\w+/.,-])(?:\+|00)?\(?\d[\d \t().\-]{5,24}\d(?![\w/]|[.,]\d)"),
+              # an unbroken run after a comma or dot ("0721234567,0722345678", "tel.072...")
+              re.compile(r"(?<![\w+])(?:\+|00|0)\d{8,14}(?!\d)")],
     "HANDLE": [re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,38}[A-Za-z0-9_])?"),
                re.compile(rf"\b(?:{_PLATFORMS})\b"
-                          r"\s*(?:id|name|handle|user(?:name)?)?\s*[:=\-–—]\s*@?"
+                          r"\s*(?:id|name|handle|user(?:name)?)?(?:\s*[:=]|\s+[\-–—])\s*@?"
                           rf"(?!(?:{_PLATFORMS})\b)"
                           r"(?P<value>[A-Za-z0-9_][A-Za-z0-9_.\-]*[A-Za-z0-9_])",
-                          re.IGNORECASE)],
+                          re.IGNORECASE),
+               # "my telegram is kira_x", "kik kira99": a handle-shaped word (with a digit,
+               # "_" or ".") right after a platform's name
+               re.compile(rf"\b(?:{_PLATFORMS})\b\s*(?:is|:|-)?\s*"
+                          r"(?P<value>(?=[A-Za-z0-9_.]*[A-Za-z])(?=[A-Za-z0-9_.]*[\d_.][A-Za-z0-9_])"
+                          r"[A-Za-z0-9_][A-Za-z0-9_.]*[A-Za-z0-9_])", re.IGNORECASE)],
 }
 _DATE = re.compile(r"(?:19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d\d")
+_CITED_YEAR = re.compile(r"\d\s*\(\s*(?:19|20)\d\d\)?$")  # "Resolution 2331 (2016)"
 _YEARS = re.compile(r"(?:(?:19|20)\d\d[\s\-–]*){2,}")
 _MONEY_BEFORE = re.compile(r"(?:€|£|\$|¥|₦|\b(?:eur|usd|gbp|ron|ngn|btc|eth|usdt|chf))\s*$",
                            re.IGNORECASE)
@@ -190,9 +207,16 @@ class PiiMasker:
         matcher = Matcher(self._tokenizer.vocab)
         matcher.add("TITLE", [[{"LOWER": {"IN": titles}}, {"ORTH": ".", "OP": "?"}, cap]])
         matcher.add("ROLE", [[{"LOWER": {"IN": sorted(lists["roles"])}}, after, quote, cap]])
+        pronoun = {"LOWER": {"IN": ["him", "her", "them", "me", "us", "himself", "herself"]},
+                   "OP": "?"}  # 'called him "Big Papa"'
         matcher.add("INTRO", [[*({"LOWER": t.lower_} for t in self._tokenizer(phrase)),
-                               after, quote, cap]
+                               pronoun, after, quote, cap]
                               for phrase in sorted(lists["introducers"])])
+        caps = {"TEXT": {"REGEX": r"^[A-Z][A-Z'’\-]+$"}}
+        matcher.add("CAPS", [[{"LOWER": {"IN": sorted(lists["given"])}, **caps},
+                              {**caps, "OP": "+"}]], greedy="LONGEST")  # "ANNA KOVAC"
+        matcher.add("TITLECAPS", [[{"LOWER": {"IN": titles}}, {"ORTH": ".", "OP": "?"},
+                                   caps]])  # "MS KOVAC"
         matcher.add("GIVEN", [[{"LOWER": {"IN": sorted(lists["given"])}, **cap}]])
         matcher.add("WORDNAME", [[{"LOWER": {"IN": sorted(lists["word_names"])}, **cap}]])
         matcher.add("BYLINE", [[{"ORTH": "By"}, cap]])
@@ -267,7 +291,8 @@ class PiiMasker:
     def _is_phone(self, text: str, start: int, end: int, found: str) -> bool:
         digits = sum(c.isdigit() for c in found)
         least, most = self.phone_digits
-        if not least <= digits <= most or _DATE.search(found) or _YEARS.fullmatch(found):
+        if (not least <= digits <= most or _DATE.search(found) or _YEARS.fullmatch(found)
+                or _CITED_YEAR.search(found)):
             return False
         return not (_MONEY_BEFORE.search(text[max(0, start - 6):start])
                     or _MONEY_AFTER.match(text[end:end + 12]))
@@ -312,7 +337,14 @@ class PiiMasker:
         """The tokens of the name a match points at, or None when it is not a name."""
         lists = self._lists
         rule = doc.vocab.strings[match_id]
-        first = start if rule in ("INITIALS", "UPPER", "AGE") else end - 1
+        first = start if rule in ("INITIALS", "UPPER", "AGE", "CAPS") else end - 1
+        if rule in ("CAPS", "TITLECAPS"):  # upper-case names: no extension, no place check
+            words = [t.lower_ for t in doc[first:end]]
+            if (any(w in lists["keep"] or w in lists["place_words"] or w in lists["never"]
+                    for w in words[1 if rule == "CAPS" else 0:])
+                    or (rule == "TITLECAPS" and not _SURNAME_CAPS.match(doc[end - 1].text))):
+                return None
+            return first, end - 1
         if rule == "AGE":  # "Sergiu Lungu, 41," or "Sergiu Lungu (41)"
             last = end - 4  # both patterns end: name, "," or "(", age, "," or ")"
             while first < last and doc[first].lower_ in (
