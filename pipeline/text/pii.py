@@ -18,6 +18,7 @@ from ``end - start``.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
                          r"eu|ru|ro|de|fr|it|es|nl|pl|ng|in)\b", re.IGNORECASE)],
     "URL": [re.compile(r"\b(?:https?://|hxxps?://|ftp://|www\.)[^\s<>\"']+", re.IGNORECASE),
             # defanged, as analysts write them: "evil[.]com", "example(.)org"
-            re.compile(r"\b[\w-]+(?:(?:\[\.\]|\(\.\)|\[dot\])[\w-]+)+(?:/[^\s<>\"']*)?",
+            re.compile(r"(?<![\w-])[\w-]+(?:(?:\[\.\]|\(\.\)|\[dot\])[\w-]+)+"
+                       r"(?:/[^\s<>\"']*)?",
                        re.IGNORECASE),
             # any domain followed by a path ("linktr.ee/kira"), else a known top level
             re.compile(r"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}/[^\s<>\"']*",
@@ -214,7 +216,7 @@ class PiiMasker:
                               for phrase in sorted(lists["introducers"])])
         caps = {"TEXT": {"REGEX": r"^[A-Z][A-Z'’\-]+$"}}
         matcher.add("CAPS", [[{"LOWER": {"IN": sorted(lists["given"])}, **caps},
-                              {**caps, "OP": "+"}]], greedy="LONGEST")  # "ANNA KOVAC"
+                              {**caps, "OP": "{1,3}"}]], greedy="LONGEST")  # "ANNA KOVAC"
         matcher.add("TITLECAPS", [[{"LOWER": {"IN": titles}}, {"ORTH": ".", "OP": "?"},
                                    caps]])  # "MS KOVAC"
         matcher.add("GIVEN", [[{"LOWER": {"IN": sorted(lists["given"])}, **cap}]])
@@ -224,9 +226,9 @@ class PiiMasker:
         matcher.add("INITIALS", [[{"TEXT": {"REGEX": r"^(?:[A-Z]\.){1,3}$"}}, particle, cap]])
         matcher.add("UPPER", [[{"TEXT": {"REGEX": r"^[A-Z][A-Z'’\-]+$"}}, {"ORTH": ","}, cap]])
         age = {"TEXT": {"REGEX": r"^\d{1,2}$"}}
-        matcher.add("AGE", [[cap, {**cap, "OP": "+"}, {"ORTH": ","}, age,
+        matcher.add("AGE", [[cap, {**cap, "OP": "{1,3}"}, {"ORTH": ","}, age,
                              {"ORTH": {"IN": [",", ".", ";"]}}],
-                            [cap, {**cap, "OP": "+"}, {"ORTH": "("}, age, {"ORTH": ")"}]],
+                            [cap, {**cap, "OP": "{1,3}"}, {"ORTH": "("}, age, {"ORTH": ")"}]],
                     greedy="LONGEST")
         return matcher
 
@@ -523,16 +525,23 @@ class PiiMasker:
 
 
 class _Taken:
-    """Character ranges already masked, for settling overlaps."""
+    """Character ranges already masked, for settling overlaps: kept sorted and disjoint,
+    so each question is two look-ups (a text may hold many thousands of finds)."""
 
     def __init__(self) -> None:
-        self.ranges: list[tuple[int, int]] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
 
     def free(self, start: int, end: int) -> bool:
-        return all(end <= a or start >= b for a, b in self.ranges)
+        i = bisect.bisect_right(self.starts, start)
+        before_ok = i == 0 or self.ends[i - 1] <= start
+        after_ok = i == len(self.starts) or self.starts[i] >= end
+        return before_ok and after_ok
 
     def add(self, start: int, end: int) -> None:
-        self.ranges.append((start, end))
+        i = bisect.bisect_right(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
 
 
 def _trim_phone(found: str, end: int) -> tuple[str, int]:

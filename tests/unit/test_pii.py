@@ -199,3 +199,27 @@ def test_long_text_is_searched_in_pieces(masker: PiiMasker):
     text = filler + "Ask for Lina. " + filler + "Then Lina left."
     masked = masker.mask(text)
     assert "Lina" not in masked and masked.count("[NAME]") == 2
+
+
+@pytest.mark.parametrize("text", [
+    "-".join(["Ab"] * 20000),        # once a quadratic scan of the defanged-URL pattern
+    "Anna, " * 5000,                 # once a quadratic overlap check
+    "ANNA KOVAC " * 3000,            # once a match per pair of upper-case words
+    "1 " * 20000, "(1" * 20000, "@" * 20000, "a." * 20000,
+])
+def test_pathological_text_is_masked_whole(masker: PiiMasker, text: str):
+    """Long repetitive text (speed is measured in make bench, not here)."""
+    masked = masker.mask(text)
+    assert masked.count("[") == masked.count("]")
+    assert "Anna" not in masked and "KOVAC" not in masked
+
+
+def test_overlapping_finds_are_settled_in_order():
+    from pipeline.text.pii import _Taken
+
+    taken = _Taken()
+    for a, b in [(10, 20), (30, 40), (0, 5)]:
+        assert taken.free(a, b)
+        taken.add(a, b)
+    assert not taken.free(15, 25) and not taken.free(5, 11) and not taken.free(35, 36)
+    assert taken.free(5, 10) and taken.free(20, 30) and taken.free(40, 41)
