@@ -44,6 +44,10 @@ def iter_predictions(path: Path) -> Iterator[dict[str, Any]]:
     """:func:`read_predictions` one record at a time (a large collection's records need
     not all be held at once)."""
     path = Path(path)
+    if path.is_dir():
+        raise PipelineError(f"{path}: is a folder; give the file predict wrote (--out)")
+    if not path.exists():
+        raise PipelineError(f"{path}: no such file")
     fmt = output_format(path)
     first: bool | None = None
     try:
@@ -65,7 +69,7 @@ def iter_predictions(path: Path) -> Iterator[dict[str, Any]]:
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
     # \n only: json.dumps(..., ensure_ascii=False) writes U+2028 and U+2029 raw
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig") as fh:  # a byte-order mark from an editor is fine
         lines = _lines(fh)
         yield from _parsed(path, lines)
 

@@ -471,8 +471,11 @@ def _read_any(path: Path, fmt: str) -> Iterator[dict[str, Any]]:
                 if line.strip():
                     yield json.loads(line)
     elif fmt == "csv":
-        with open(path, encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            for n, row in enumerate(csv.DictReader(fh), 1):
+                if None in row:  # DictReader's key for cells beyond the header
+                    raise ValueError(f"row {n}: {len(row) - 1 + len(row[None])} cells for "
+                                     f"{len(row) - 1} columns: not a CSV output of predict")
                 yield {k: spreadsheet_plain(v) if isinstance(v, str) else v
                        for k, v in row.items()}
     else:
