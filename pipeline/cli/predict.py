@@ -70,6 +70,9 @@ def predict(
         settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
                         scheduler=scheduler, mask=pii_settings(config) if mask_pii else None)
         PredictOptions(**settings)  # bad options fail before the model loads
+        if resume and mask_pii and out is not None and out.exists():
+            _say(f"warning: --resume keeps the records already in {out} as they were "
+                 "written; if that run had no --mask-pii, they are not masked")
         loaded = load_model(model, estimator=False)
         stats = run_predict(
             inputs, loaded, model,
@@ -204,9 +207,11 @@ def report(
     from pipeline.io.outputs import check_writable_file
 
     with user_errors():
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise PipelineError(f"--out: {out}: the report is an HTML page; name a .html file")
         check_writable_file(out, "--out")
         for path in predictions:
-            if path.exists() and out.exists() and path.resolve() == out.resolve():
+            if path.exists() and path.resolve() == out.resolve():
                 raise PipelineError(f"--out: {out} is one of the predictions to read; "
                                     "name another file")
         cfg = run_config(config, optional=True)

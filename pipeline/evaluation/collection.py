@@ -16,6 +16,8 @@ markup, so no text from the data can run or break the page.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,25 +36,47 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2
                  "\u2029": "\\u2029"}
 
 
+Key = tuple[str, str]  # (label set, label)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 @dataclass
 class _Sentence:
     position: int | None  # 1-based, from sentence records; None for a quote
+    start: int
+    end: int
     text: str
-    labels: dict[str, float]  # "set:label" -> score, for the labels it carries
+    labels: dict[Key, float]  # the labels it carries, with their scores
 
 
 @dataclass
 class _Doc:
     id: str
     source: str = ""
-    file: str = ""  # the prediction file (and line) the document came from
     n_sentences: int | None = None
-    labels: list[str] | None = None  # "set:label" by the document rule, if known
-    scores: dict[str, float] = field(default_factory=dict)
+    labels: list[Key] | None = None  # by the document rule, if a document record came
+    scores: dict[Key, float] = field(default_factory=dict)
     error: str | None = None
     same_sentence: dict[str, dict[str, int]] | None = None
-    sentences: dict[tuple[int, int], _Sentence] = field(default_factory=dict)  # by offsets
-    complete: bool = False  # every sentence is known (sentence records)
+    quotes: dict[tuple[int, int], _Sentence] = field(default_factory=dict)  # by offsets
+    sentences: dict[int, _Sentence] = field(default_factory=dict)  # by position
+
+    @property
+    def complete(self) -> bool:
+        """Every sentence is known: sentence records, as many as the document has."""
+        return bool(self.sentences) and (self.n_sentences is None
+                                         or len(self.sentences) >= self.n_sentences)
+
+    def shown(self) -> list[_Sentence]:
+        """The sentences the page holds, in document order: the sentence records, and
+        the quotes of sentences they lack (a sentence file cut short)."""
+        held = list(self.sentences.values())
+        if not self.complete:
+            spans = {(x.start, x.end) for x in held}
+            held += [q for span, q in self.quotes.items() if span not in spans]
+        return sorted(held, key=lambda x: (x.start, x.position or 0, x.end))
 
 
 @dataclass(frozen=True)
@@ -70,7 +94,8 @@ def read_collection(paths: Sequence[Path], order: dict[str, list[str]] | None = 
 
     A document id given twice at the same level (two document records, or one
     sentence twice) is an error naming both places: the report would not know which
-    record to show.
+    record to show. Values of the wrong type (a score that is not a finite number,
+    evidence that is not a list) are left out, as if absent.
     """
     docs: dict[str, _Doc] = {}
     seen: dict[tuple[str, str], str] = {}
@@ -84,19 +109,25 @@ def read_collection(paths: Sequence[Path], order: dict[str, list[str]] | None = 
         for n, r in enumerate(iter_predictions(Path(path)), 1):
             sentence_level = is_sentence_level([r])
             place = f"{path}: record {n}"
-            for s, scores in (r.get("scores") or {}).items():  # every label, in order
-                if isinstance(scores, dict):
-                    note_labels(s, scores)
+            for s, scores in _tables(r.get("scores")):  # every label, in order
+                note_labels(s, scores)
             for s, labs in r["labels"].items():
                 note_labels(s, labs)
             doc_id = str(r.get("doc_id") if sentence_level else r.get("id"))
             doc = docs.setdefault(doc_id, _Doc(doc_id))
-            doc.source = doc.source or str(r.get("source") or "")
+            doc.source = doc.source or _text(r.get("source")) or ""
             if sentence_level:
                 _add_sentence(doc, r, place, seen)
             else:
                 _add_document(doc, r, place, seen)
     return Collection(list(docs.values()), [str(p) for p in paths], label_sets)
+
+
+def _tables(value: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The (set, table) pairs of a per-set mapping, skipping what is not a table."""
+    if not isinstance(value, dict):
+        return []
+    return [(str(s), t) for s, t in value.items() if isinstance(t, dict)]
 
 
 def _add_document(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
@@ -105,25 +136,25 @@ def _add_document(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
         raise PipelineError(f"{place}: document {doc.id!r} is already in {seen[key]}; give "
                             "report one predict output per level of a collection")
     seen[key] = place
-    doc.file = doc.file or place
-    doc.n_sentences = _int(r.get("n_sentences"))
-    doc.labels = [f"{s}:{lab}" for s, labs in r["labels"].items() for lab in labs]
-    doc.scores = {f"{s}:{lab}": float(v) for s, table in (r.get("scores") or {}).items()
-                  if isinstance(table, dict) for lab, v in table.items() if _number(v)}
+    n = _int(r.get("n_sentences"))
+    doc.n_sentences = n if n is not None and n >= 0 else None
+    doc.labels = [(s, lab) for s, labs in r["labels"].items() for lab in labs]
+    doc.scores = {(s, lab): v for s, table in _tables(r.get("scores"))
+                  for lab, raw in table.items() if (v := _score(raw)) is not None}
     doc.error = doc.error or _text(r.get("error"))
     doc.same_sentence = r.get("same_sentence")
-    if doc.complete:  # its sentence records came first and hold every sentence
-        return
-    for s, table in (r.get("evidence") or {}).items():
-        for lab, quotes in (table or {}).items() if isinstance(table, dict) else ():
+    for s, table in _tables(r.get("evidence")):
+        for lab, quotes in table.items():
             for q in quotes if isinstance(quotes, list) else ():
-                if not isinstance(q, dict) or _int(q.get("start")) is None:
+                start = _int(q.get("start")) if isinstance(q, dict) else None
+                if start is None or start < 0:
                     continue
-                span = (int(q["start"]), _int(q.get("end")) or int(q["start"]))
-                entry = doc.sentences.setdefault(span, _Sentence(None, _text(q.get("text"))
-                                                                 or "", {}))
-                if _number(q.get("score")):
-                    entry.labels[f"{s}:{lab}"] = float(q["score"])
+                end = max(start, _int(q.get("end")) or start)
+                entry = doc.quotes.setdefault((start, end), _Sentence(
+                    None, start, end, _text(q.get("text")) or "", {}))
+                score = _score(q.get("score"))
+                if score is not None:
+                    entry.labels[(s, lab)] = score
 
 
 def _add_sentence(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
@@ -137,15 +168,13 @@ def _add_sentence(doc: _Doc, r: dict[str, Any], place: str, seen: dict) -> None:
                             f"in {seen[key]}; give report one predict output per level of a "
                             "collection")
     seen[key] = place
-    if not doc.complete:  # sentence records replace quotes: they hold every sentence
-        doc.sentences = {}
-        doc.complete = True
-    start = _int(r.get("start")) or 0
-    span = (start, _int(r.get("end")) or start)
-    scores = r.get("scores") or {}
-    carried = {f"{s}:{lab}": float((scores.get(s) or {}).get(lab, 0.0))
+    start = max(0, _int(r.get("start")) or 0)
+    end = max(start, _int(r.get("end")) or start)
+    scores = dict(_tables(r.get("scores")))
+    carried = {(s, lab): _score((scores.get(s) or {}).get(lab)) or 0.0
                for s, labs in r["labels"].items() for lab in labs}
-    doc.sentences[span] = _Sentence(position, _text(r.get("text")) or "", carried)
+    doc.sentences[position] = _Sentence(position, start, end, _text(r.get("text")) or "",
+                                        carried)
 
 
 def _int(value: Any) -> int | None:
@@ -158,8 +187,11 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+def _score(value: Any) -> float | None:
+    """A score that is a finite number, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
 
 
 def _text(value: Any) -> str | None:
@@ -171,7 +203,7 @@ def report_data(collection: Collection, masker: PiiMasker | None = None,
     """The page's data: documents, each sentence once (column-wise), the stage x
     technology matrix, and counts; sentence text masked when ``masker`` is given."""
     sets = collection.label_sets
-    labels = [f"{s}:{lab}" for s, labs in sets.items() for lab in labs]
+    labels = [(s, lab) for s, labs in sets.items() for lab in labs]
     index = {lab: i for i, lab in enumerate(labels)}
     docs: dict[str, list[Any]] = {k: [] for k in ("id", "source", "n", "error", "labels",
                                                   "scores", "complete")}
@@ -180,39 +212,43 @@ def report_data(collection: Collection, masker: PiiMasker | None = None,
     stages, techs = sets.get(STAGE, []), sets.get(TECHNOLOGY, [])
     matrix = [[0] * len(techs) for _ in stages]
     for d, doc in enumerate(collection.docs):
+        shown = doc.shown() if doc.sentences else sorted(
+            doc.quotes.values(), key=lambda x: (x.start, x.end))
         docs["id"].append(doc.id)
         docs["source"].append(doc.source)
         docs["n"].append(doc.n_sentences if doc.n_sentences is not None
-                         else (len(doc.sentences) if doc.complete else None))
+                         else (len(doc.sentences) if doc.sentences else None))
         docs["error"].append(doc.error)
         docs["labels"].append(None if doc.labels is None else [index[x] for x in doc.labels
                                                                 if x in index])
         docs["scores"].append([[index[x], round(v, 4)] for x, v in doc.scores.items()
                                if x in index])
         docs["complete"].append(doc.complete)
-        spans = sorted(doc.sentences, key=lambda sp: (sp[0], sp[1]))
-        texts = [doc.sentences[sp].text for sp in spans]
+        texts = [x.text for x in shown]
         if masker is not None and texts:
             texts = masker.mask_texts(texts)
-        for sp, text in zip(spans, texts, strict=True):
-            position, carried = doc.sentences[sp].position, doc.sentences[sp].labels
+        for x, text in zip(shown, texts, strict=True):
             sents["doc"].append(d)
-            sents["pos"].append(position)
-            sents["start"].append(sp[0])
-            sents["end"].append(sp[1])
+            sents["pos"].append(x.position)
+            sents["start"].append(x.start)
+            sents["end"].append(x.end)
             sents["text"].append(text)
-            sents["labels"].append([[index[x], round(v, 4)] for x, v in carried.items()
-                                    if x in index])
-            if doc.complete:
+            sents["labels"].append([[index[k], round(v, 4)] for k, v in x.labels.items()
+                                    if k in index])
+        # the matrix counts every sentence: from the sentences when all are known, else
+        # from the document record's same_sentence table, else from what is held
+        if doc.complete or not isinstance(doc.same_sentence, dict):
+            counted = doc.sentences.values() if doc.sentences else shown
+            for x in counted:
                 for a, st in enumerate(stages):
-                    if f"{STAGE}:{st}" in carried:
+                    if (STAGE, st) in x.labels:
                         for b, te in enumerate(techs):
-                            matrix[a][b] += f"{TECHNOLOGY}:{te}" in carried
-        if not doc.complete and doc.same_sentence:
+                            matrix[a][b] += (TECHNOLOGY, te) in x.labels
+        else:
             for a, st in enumerate(stages):
-                row = doc.same_sentence.get(st) or {}
+                row = doc.same_sentence.get(st)
                 for b, te in enumerate(techs):
-                    n = row.get(te, 0)
+                    n = row.get(te, 0) if isinstance(row, dict) else 0
                     matrix[a][b] += n if isinstance(n, int) and n > 0 else 0
     readable = [i for i, e in enumerate(docs["error"]) if e is None]
     return {
@@ -220,9 +256,9 @@ def report_data(collection: Collection, masker: PiiMasker | None = None,
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "inputs": collection.inputs,
-        "masked": masker is not None,
+        "masked": masker is not None and bool(masker.kinds),
         "sets": [[s, list(labs)] for s, labs in sets.items()],
-        "labels": labels,
+        "labels": [list(k) for k in labels],
         "docs": docs,
         "sents": sents,
         "matrix": {"rows": list(stages), "cols": list(techs), "counts": matrix},
@@ -243,6 +279,7 @@ def _asset(name: str) -> str:
 def embedded_json(data: Any) -> str:
     """``data`` as JSON that is safe inside a ``<script type="application/json">`` block."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _SURROGATE.sub("\ufffd", text)  # lone surrogates of broken input: not UTF-8
     for char, escape in _JSON_ESCAPES.items():
         text = text.replace(char, escape)
     return text

@@ -201,8 +201,13 @@ def build_blocks(evaluation: Evaluation, model: TraffickingModel, data: Sequence
     features = top_features(model, rep.top_features)
     quote = _quoter(evaluation, masker)
 
-    def shown(term: str) -> str:
-        return term if masker is None else masker.mask(term)
+    def shown(feature: str) -> str:
+        """A feature's name, its n-gram masked ("words__anna kovac"); cue features
+        ("cues__stage:recruitment") name labels, not text."""
+        step, sep, term = feature.partition("__")
+        if masker is None or not sep or step == "cues":
+            return feature
+        return f"{step}{sep}{masker.mask(term)}"
 
     for s in _sets(m):
         blocks += [("h", 2, f"{s}: per label")]

@@ -32,6 +32,9 @@ from pipeline.errors import PipelineError
 
 #: What can be masked, in the order overlapping finds are settled (earlier wins).
 KINDS = ("EMAIL", "URL", "WALLET", "IBAN", "CARD", "PHONE", "HANDLE", "NAME")
+#: The most tokens a name spans ("Maria dos Santos Lima"); a longer run of capitalised
+#: words (a tag list in an ad) is cut, which keeps the search linear.
+MAX_NAME_TOKENS = 6
 #: Text longer than this is searched for names in pieces (the spaCy tokenizer's cost
 #: grows with piece length on long unbroken text).
 PIECE_CHARS = 100_000
@@ -89,6 +92,8 @@ _PATTERNS: dict[str, list[re.Pattern[str]]] = {
                           r"[A-Za-z0-9_][A-Za-z0-9_.]*[A-Za-z0-9_])", re.IGNORECASE)],
 }
 _DATE = re.compile(r"(?:19|20)\d\d[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?:19|20)\d\d")
+_SPACED_DATE = re.compile(r"^\d{1,2}[ ./-]\d{1,2}[ ./-](?:19|20)\d\d$")  # "12 03 2021"
+_IP = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _CITED_YEAR = re.compile(r"\d\s*\(\s*(?:19|20)\d\d\)?$")  # "Resolution 2331 (2016)"
 _YEARS = re.compile(r"(?:(?:19|20)\d\d[\s\-–]*){2,}")
 _MONEY_BEFORE = re.compile(r"(?:€|£|\$|¥|₦|\b(?:eur|usd|gbp|ron|ngn|btc|eth|usdt|chf))\s*$",
@@ -279,6 +284,8 @@ class PiiMasker:
                     stripped = found.rstrip(_NOT_URL_END)
                     end -= len(found) - len(stripped)
                     found = stripped
+                elif kind == "CARD" and _YEARS.fullmatch(found):
+                    continue  # "2015-2016-2017-2018"
                 elif kind == "PHONE":
                     found, end = _trim_phone(found, end)
                     if not self._is_phone(text, start, end, found):
@@ -294,7 +301,7 @@ class PiiMasker:
         digits = sum(c.isdigit() for c in found)
         least, most = self.phone_digits
         if (not least <= digits <= most or _DATE.search(found) or _YEARS.fullmatch(found)
-                or _CITED_YEAR.search(found)):
+                or _CITED_YEAR.search(found) or _SPACED_DATE.match(found) or _IP.match(found)):
             return False
         return not (_MONEY_BEFORE.search(text[max(0, start - 6):start])
                     or _MONEY_AFTER.match(text[end:end + 12]))
@@ -321,7 +328,7 @@ class PiiMasker:
         if words:
             alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
             # also the plural of a family name ("the Markus"); never inside a longer word
-            again = re.compile(rf"(?<![\w@.])(?:{alternation})s?(?![\w@]|\.\w)")
+            again = re.compile(rf"(?<![\w@.])(?:{alternation})s?(?![\w@]|\.\w|n['’]t)")
             found += [m.span() for m in again.finditer(text)]
         never = self._lists["never"]
         found = [(a, b) for a, b in _merged(found) if text[a:b].lower() not in never]
@@ -358,8 +365,8 @@ class PiiMasker:
             return first, last
         token = doc[end - 1]
         lower = token.lower_
-        if lower in lists["never"]:
-            return None
+        if lower in lists["never"] or (end < len(doc) and doc[end].lower_ in ("n't", "n’t")):
+            return None  # "Don't" is not "Do" the name
         named = lower in lists["given"] or lower in lists["word_names"]
         if lower in lists["keep"] and (rule == "WORDNAME" or not named):
             return None  # a strong cue before a listed name outweighs the keep list
@@ -423,7 +430,8 @@ class PiiMasker:
         if k == first - 1 or not self._surname_at(doc, k):
             return None
         start = k
-        while start > 0 and self._surname_at(doc, start - 1) and doc[start - 1].whitespace_:
+        while (start > 0 and k - start < MAX_NAME_TOKENS - 1 and self._surname_at(doc, start - 1)
+               and doc[start - 1].whitespace_):
             start -= 1
         return (start, k) if k > start else None
 
@@ -447,7 +455,8 @@ class PiiMasker:
         """The last token of the name starting at token ``i``: capitalised words,
         particles before one ("dos Santos"), and hyphenated parts ("Okonjo-Hart")."""
         lists = self._lists
-        while i + 1 < len(doc):
+        stop = i + MAX_NAME_TOKENS  # a run of capitalised words is not one long name
+        while i + 1 < min(len(doc), stop):
             nxt = doc[i + 1]
             particle = (nxt.lower_ in lists["particles"] and bool(doc[i].whitespace_)
                         and self._surname_at(doc, i + 2))
@@ -478,7 +487,7 @@ class PiiMasker:
             if j >= len(doc):
                 continue
             if _USERNAME.match(doc[j].text) and j + 1 < len(doc) and doc[j + 1].text == ":":
-                found.append((j, j))
+                tags.setdefault(doc[j].lower_, []).append((j, j, j > i))
                 continue
             if not re.match(_NAMEY, doc[j].text):
                 continue

@@ -203,3 +203,22 @@ def test_a_masked_report_shows_no_personal_data(browser, page: dict):
         assert not [v for v in values if v in shown]
     source = html.read_text(encoding="utf-8")
     assert not [v for v in values if v in source or json.dumps(v)[1:-1] in source]
+
+
+def test_label_names_that_are_object_properties_do_not_break_the_page(browser, page: dict,
+                                                                     tmp_path: Path):
+    """A label set named "constructor" once stopped the script (bySet["constructor"])."""
+    from selenium.webdriver.common.by import By
+
+    records = []
+    for r in page["docs"]:
+        r = json.loads(json.dumps(r))
+        r["labels"] = {"constructor": ["__proto__"], "toString": ["a:b"]}
+        r["scores"] = {"constructor": {"__proto__": 0.9}, "toString": {"a:b": 0.5}}
+        records.append(r)
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    cli("report", odd, "--out", tmp_path / "odd.html")
+    open_page(browser, tmp_path / "odd.html")
+    assert browser.find_elements(By.CSS_SELECTOR, "#documents .doclink")
+    assert severe_logs(browser) == []

@@ -5,14 +5,17 @@
   "use strict";
   const D = JSON.parse(document.getElementById("report-data").textContent);
   const PAGE = 50;
-  const L = D.labels;                       // "set:label" per label index
-  const SET = L.map((x) => x.slice(0, x.indexOf(":")));
-  const NAME = L.map((x) => x.slice(x.indexOf(":") + 1));
+  // labels are [set, label] pairs; a Map, not an object, so that no name (even
+  // "constructor" or "__proto__") can meet a property every object has
+  const SET = D.labels.map((x) => x[0]);
+  const NAME = D.labels.map((x) => x[1]);
+  const L = D.labels.map((x) => x[0] + ":" + x[1]);   // shown to the reader
   const S = D.sents, DOCS = D.docs;
   const nS = S.text.length, nD = DOCS.id.length;
   const STAGES = D.matrix.rows, TECHS = D.matrix.cols;
-  const indexOf = {};
-  L.forEach((x, i) => { indexOf[x] = i; });
+  const labelIndex = new Map();
+  D.labels.forEach(([set, lab], i) => { labelIndex.set(set + "\u0000" + lab, i); });
+  const idx = (set, lab) => labelIndex.get(set + "\u0000" + lab);
 
   // per sentence: label index -> score; per label: its sentences; per document: its sentences
   const sentScores = S.labels.map((pairs) => {
@@ -83,19 +86,19 @@
     for (const row of counts) for (const v of row) max = Math.max(max, v);
     const head = el("tr", null, el("th", { text: "stage \\ technology" }));
     TECHS.forEach((t) => head.append(el("th", { scope: "col" },
-      el("button", { type: "button", class: "labelbtn", "data-label": indexOf["technology:" + t],
+      el("button", { type: "button", class: "labelbtn", "data-label": idx("technology", t),
                      text: t }))));
     table.append(el("thead", null, head));
     const body = el("tbody");
     STAGES.forEach((st, a) => {
       const tr = el("tr", null, el("th", { scope: "row" }, el("button", { type: "button",
-        class: "labelbtn", "data-label": indexOf["stage:" + st], text: st })));
+        class: "labelbtn", "data-label": idx("stage", st), text: st })));
       TECHS.forEach((te, b) => {
         const n = counts[a][b];
         const share = max ? n / max : 0;
         const btn = el("button", { type: "button", class: "cell" + (n ? "" : " zero") +
-          (share > 0.55 ? " dark" : ""), "data-a": indexOf["stage:" + st],
-          "data-b": indexOf["technology:" + te], "aria-label": st + " and " + te + ": " + n,
+          (share > 0.55 ? " dark" : ""), "data-a": idx("stage", st),
+          "data-b": idx("technology", te), "aria-label": st + " and " + te + ": " + n,
           text: String(n) });
         if (n) btn.style.backgroundColor = "rgba(155, 28, 49, " + (0.08 + 0.82 * share).toFixed(3) + ")";
         else btn.disabled = true;
@@ -126,7 +129,7 @@
         el("tr", null, el("th", { text: "label" }), el("th", { class: "num", text: "documents" }),
           el("th", { class: "num", text: "sentences" })));
       for (const lab of labs) {
-        const l = indexOf[set + ":" + lab];
+        const l = idx(set, lab);
         t.append(el("tr", null, el("td", null, el("button", { type: "button", class: "labelbtn",
           "data-label": l, text: lab })), el("td", { class: "num", text: String(docCount[l]) }),
           el("td", { class: "num", text: String(byLabel[l].length) })));
@@ -142,7 +145,7 @@
       sel.append(el("option", { value: "-1", text: id === "f-label" ? "any label" : "—" }));
       for (const [set, labs] of D.sets) {
         const group = el("optgroup", { label: set });
-        for (const lab of labs) group.append(el("option", { value: indexOf[set + ":" + lab],
+        for (const lab of labs) group.append(el("option", { value: idx(set, lab),
           text: lab }));
         sel.append(group);
       }
@@ -306,14 +309,14 @@
       el("th", { class: "num", text: "sentences" }), el("th", { text: "stage" }),
       el("th", { text: "technology" }), el("th", { text: "error" })));
     for (const d of rows.slice(state.dpage * PAGE, (state.dpage + 1) * PAGE)) {
-      const bySet = { stage: el("td"), technology: el("td") };
+      const bySet = new Map([["stage", el("td")], ["technology", el("td")]]);
       const shown = DOCS.labels[d] === null ? [...new Set(docSents[d].flatMap((i) =>
         S.labels[i].map(([l]) => l)))] : DOCS.labels[d];
-      for (const l of shown) if (bySet[SET[l]]) bySet[SET[l]].append(chip(l));
+      for (const l of shown) if (bySet.has(SET[l])) bySet.get(SET[l]).append(chip(l));
       t.append(el("tr", null, el("td", null, el("button", { type: "button", class: "doclink",
         "data-doc": d, text: DOCS.id[d] })), el("td", { text: DOCS.source[d] }),
         el("td", { class: "num", text: DOCS.n[d] === null ? "–" : String(DOCS.n[d]) }),
-        bySet.stage, bySet.technology, el("td", { class: "reason", text: DOCS.error[d] || "" })));
+        bySet.get("stage"), bySet.get("technology"), el("td", { class: "reason", text: DOCS.error[d] || "" })));
     }
     pager($("documents-pager"), state.dpage, pages, (p) => { state.dpage = p; renderDocuments(); });
   }
