@@ -486,12 +486,12 @@ def _validate(name: str, cfg: Config) -> None:
         if value < 1:
             raise PipelineError(f"{name}: {key}: must be >= 1, got {value}")
     p = cfg.pii
-    from pipeline.text.pii import KINDS
+    from pipeline.text.pii import check_kinds
 
-    unknown = sorted(set(p.kinds) - set(KINDS))
-    if unknown:
-        raise PipelineError(f"{name}: pii.kinds: unknown kind(s) {', '.join(unknown)} "
-                            f"(known: {', '.join(KINDS)})")
+    try:
+        check_kinds(p.kinds)
+    except PipelineError as err:
+        raise PipelineError(f"{name}: {err}") from None
     if len(p.phone_digits) != 2 or not 1 <= p.phone_digits[0] <= p.phone_digits[1]:
         raise PipelineError(f"{name}: pii.phone_digits: expected [fewest, most] with "
                             f"1 <= fewest <= most, got {list(p.phone_digits)}")

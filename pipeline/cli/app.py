@@ -38,14 +38,13 @@ MASK_HELP = ("Replace phone numbers, e-mails, URLs, handles, IBANs, card numbers
              "(after classification: labels do not change; ids and file names are kept).")
 
 
-def pii_settings(path: Path | None) -> Any:
+def pii_settings(cfg: Config | None) -> Any:
     """The ``[pii]`` settings of ``--mask-pii``: the run config's, else the defaults. The
-    masker is built here (and kept for this process), so a bad setting fails before any
-    work starts."""
+    masker is built here (and kept for this process: ``masker_for``), so a bad setting
+    fails before any work starts."""
     from pipeline.batch.predict import masker_for
     from pipeline.config import Pii
 
-    cfg = run_config(path, optional=True)
     settings = cfg.pii if cfg is not None else Pii()
     masker_for(settings).load()
     return settings

@@ -15,6 +15,7 @@ from pipeline.cli.app import (
     OVERRIDES,
     _say,
     app,
+    pii_settings,
     run_config,
     user_errors,
 )
@@ -113,7 +114,7 @@ def evaluate(
             typer.echo(table)
             typer.echo(f"wrote {report_dir / 'cv_metrics.json'}, {report_dir / 'cv_report.md'}")
             return
-        masker = masker_for(cfg.pii).load() if mask_pii else None
+        masker = masker_for(pii_settings(cfg)) if mask_pii else None
         loaded = load_model(model, expect=cfg)
         result = evaluate_files(loaded, data, cfg.report)
         comparison = (compare_metrics(result.metrics, compare, cfg.report.compare_tolerance)

@@ -68,7 +68,9 @@ def predict(
 
     with user_errors():
         settings = dict(level=level, evidence=evidence, engine=engine, n_jobs=n_jobs,
-                        scheduler=scheduler, mask=pii_settings(config) if mask_pii else None)
+                        scheduler=scheduler,
+                        mask=pii_settings(run_config(config, optional=True)) if mask_pii
+                        else None)
         PredictOptions(**settings)  # bad options fail before the model loads
         if resume and mask_pii and out is not None and out.exists():
             _say(f"warning: --resume keeps the records already in {out} as they were "
@@ -215,7 +217,7 @@ def report(
                 raise PipelineError(f"--out: {out} is one of the predictions to read; "
                                     "name another file")
         cfg = run_config(config, optional=True)
-        masker = masker_for(pii_settings(config)) if mask_pii else None
+        masker = masker_for(pii_settings(cfg)) if mask_pii else None
         order = label_order([], cfg)
         summary = write_collection_report(predictions, out, order, masker, title)
         typer.echo(f"{summary['documents']} documents ({summary['errors']} could not be read), "

@@ -71,7 +71,8 @@ class _Doc:
 
     def shown(self) -> list[_Sentence]:
         """The sentences the page holds, in document order: the sentence records, and
-        the quotes of sentences they lack (a sentence file cut short)."""
+        the quotes of sentences they lack (all quotes when there are no sentence
+        records; those the records miss when the sentence file was cut short)."""
         held = list(self.sentences.values())
         if not self.complete:
             spans = {(x.start, x.end) for x in held}
@@ -212,8 +213,7 @@ def report_data(collection: Collection, masker: PiiMasker | None = None,
     stages, techs = sets.get(STAGE, []), sets.get(TECHNOLOGY, [])
     matrix = [[0] * len(techs) for _ in stages]
     for d, doc in enumerate(collection.docs):
-        shown = doc.shown() if doc.sentences else sorted(
-            doc.quotes.values(), key=lambda x: (x.start, x.end))
+        shown = doc.shown()
         docs["id"].append(doc.id)
         docs["source"].append(doc.source)
         docs["n"].append(doc.n_sentences if doc.n_sentences is not None

@@ -112,6 +112,14 @@ _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_]*$")
 _SENTENCE_END = {".", "!", "?", "…", ":", ";", "\"", "“", "”", "'", "(", "[", "-", "–", "—"}
 
 
+def check_kinds(kinds: Sequence[str]) -> None:
+    """Refuse a kind of personal data the masker does not know."""
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise PipelineError(f"pii.kinds: unknown kind(s) {', '.join(unknown)} "
+                            f"(known: {', '.join(KINDS)})")
+
+
 @dataclass(frozen=True, order=True)
 class PiiSpan:
     """One piece of personal data: characters ``start:end`` of a text, and its kind."""
@@ -146,10 +154,7 @@ class PiiMasker:
     def __init__(self, *, kinds: Sequence[str] = KINDS, names: Sequence[str] = (),
                  keep: Sequence[str] = (), ner_model: str = "",
                  phone_digits: tuple[int, int] = (7, 15)) -> None:
-        unknown = sorted(set(kinds) - set(KINDS))
-        if unknown:
-            raise PipelineError(f"pii.kinds: unknown kind(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(KINDS)})")
+        check_kinds(kinds)
         self.kinds = tuple(k for k in KINDS if k in kinds)
         self.names = tuple(names)
         self.keep = tuple(keep)
