@@ -13,7 +13,6 @@ Example: .venv/bin/python benchmarks/report_bench.py --docs 10000 --out docs/rep
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from bench import (
     tree_rss,
     write_collection,
 )
+from browser import headless_chromium
 
 
 def timed(cmd: list[str]) -> tuple[float, int]:
@@ -59,20 +59,11 @@ def timed(cmd: list[str]) -> tuple[float, int]:
 
 def browser_times(page: Path) -> dict[str, float] | None:
     """Seconds for what an analyst does first, in headless Chromium (None without it)."""
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver_path:
+    driver = headless_chromium()
+    if driver is None:
         return None
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
     times: dict[str, float] = {}
     try:
         driver.set_page_load_timeout(600)

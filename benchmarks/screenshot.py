@@ -8,9 +8,11 @@ largest cell, opens the first listed document and saves the evidence view beside
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser import headless_chromium
 
 
 def main() -> int:
@@ -23,22 +25,13 @@ def main() -> int:
     if not args.page.is_file():
         print(f"error: {args.page}: no such report (run make run first)", file=sys.stderr)
         return 1
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver_path:
+    driver = headless_chromium("1400,900", "--hide-scrollbars")
+    if driver is None:
         print("error: needs chromium and chromedriver (apt-get install chromium "
               "chromium-driver)", file=sys.stderr)
         return 1
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--window-size=1400,900", "--hide-scrollbars"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         driver.get(args.page.resolve().as_uri())
         args.out.parent.mkdir(parents=True, exist_ok=True)
